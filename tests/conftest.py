@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests run on SQLite by default and on Postgres + Redis when DATABASE_URL says so."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+SHARED_DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """Path into ../shared/data; the test is skipped with the reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (only in the ecomops workplace)")
+    return path
+
+
+@pytest.fixture
+def postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: row locks do nothing on SQLite")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def operator_user(db, django_user_model):
+    """A staff user in the operator group with every model permission, as a daily admin user has."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="operator", password="operator-pass-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    return user
+
+
+@pytest.fixture
+def api_client(operator_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(operator_user)
+    return client
