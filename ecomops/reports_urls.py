@@ -1,5 +1,12 @@
-"""HTML reports of every app, behind login."""
+"""HTML reports of every app, behind login, under /reports/."""
 
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("catalog/", include("catalog.urls")),
+    path("orders/", include("orders.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("pricing/", include("pricing.urls")),
+    path("logistics/", include("logistics.urls")),
+    path("feedback/", include("feedback.urls")),
+]

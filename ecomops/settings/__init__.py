@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "pricing",
     "logistics",
     "feedback",
+    "ingest",
 ]
 
 MIDDLEWARE = [
