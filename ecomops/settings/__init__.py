@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "logistics",
     "feedback",
     "ingest",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -136,12 +137,14 @@ LOGIN_URL = "admin:login"
 # --- REST framework -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "access.authentication.APIKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "ecomops.api.permissions.ModelPermissions",
+        "access.authentication.APIKeyScope",
     ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
