@@ -26,6 +26,8 @@ class APIKey(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         verbose_name = "API key"
+        # Held by roles that need customers' personal data unmasked (administrator, customer service).
+        permissions = [("view_personal_data", "Can see customers' personal data unmasked")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -68,6 +68,7 @@ ROLES: tuple[Role, ...] = (
             Grant("logistics", "trackingevent", VIEW),
             Grant("catalog", "customer", VIEW),
             Grant("catalog", "product", VIEW),
+            Grant("access", "apikey", ("view_personal_data",)),
         ),
     ),
     Role(
@@ -97,6 +98,8 @@ def role_permissions(role: Role):
         for action in grant.actions:
             if grant.model == "*":
                 codenames |= Q(codename__startswith=f"{action}_")
+            elif action == "view_personal_data":
+                codenames |= Q(codename=action)
             else:
                 codenames |= Q(codename=f"{action}_{grant.model}")
         condition |= Q(content_type__app_label=grant.app_label) & codenames
