@@ -16,7 +16,7 @@ env = environ.Env(
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]", "testserver"]),
     REDIS_URL=(str, ""),
     ECOMOPS_TORCH_DEVICE=(str, "auto"),
-    SECURE_SSL_REDIRECT=(bool, False),
+    SECURE_SSL_REDIRECT=(bool, True),
 )
 env_file = BASE_DIR / ".env"
 if env_file.exists():
