@@ -1,0 +1,159 @@
+"""What an import did: rows read per file, rows created / updated per table, and every rejected row.
+
+Both importers (Olist, Dominick's), and anything later that imports CSV (admin, API), fill one
+:class:`ImportReport`, so a person always reads the same table and the same list of reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One reason a row was not imported: the file, its line (1 = header), the column and why."""
+
+    file: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} [{self.field}] {self.reason}"
+
+
+@dataclass
+class TableCount:
+    """Rows written to one table: inserted, changed, and already identical (left alone)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class FileReport:
+    """One input file: rows read and rejected, what it wrote per table, and a file-level error if any."""
+
+    file: str
+    read: int = 0
+    rejected: int = 0
+    tables: dict[str, TableCount] = field(default_factory=dict)
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, label: str) -> TableCount:
+        return self.tables.setdefault(label, TableCount())
+
+    @property
+    def created(self) -> int:
+        return sum(t.created for t in self.tables.values())
+
+    @property
+    def updated(self) -> int:
+        return sum(t.updated for t in self.tables.values())
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import run (see the module docstring)."""
+
+    source: str
+    files: dict[str, FileReport] = field(default_factory=dict)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def file(self, name: str) -> FileReport:
+        return self.files.setdefault(name, FileReport(file=name))
+
+    def reject(self, *, file: str, line: int, field: str, reason: str) -> None:
+        self.rejected.append(RejectedRow(file=file, line=line, field=field, reason=reason))
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{f.file}: {f.error}" for f in self.files.values() if f.error]
+
+    @property
+    def ok(self) -> bool:
+        """No file-level error (rejected rows alone do not make an import fail)."""
+        return not self.errors
+
+    @property
+    def created(self) -> int:
+        return sum(f.created for f in self.files.values())
+
+    @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.files.values())
+
+    @property
+    def rejected_rows(self) -> int:
+        return sum(f.rejected for f in self.files.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "seconds": round(self.seconds, 3),
+            "files": {
+                name: {
+                    "read": f.read,
+                    "rejected": f.rejected,
+                    "created": f.created,
+                    "updated": f.updated,
+                    "tables": {label: asdict(count) for label, count in f.tables.items()},
+                    "error": f.error,
+                    "notes": list(f.notes),
+                }
+                for name, f in self.files.items()
+            },
+            "rejected": [asdict(r) for r in self.rejected],
+            "notes": list(self.notes),
+        }
+
+    def as_text(self, *, max_rejected: int | None = 200) -> str:
+        """A plain-text table for the console, followed by the rejected rows and notes."""
+        header = ("file", "read", "rejected", "table", "created", "updated", "unchanged")
+        rows: list[tuple] = []
+        for f in self.files.values():
+            tables = list(f.tables.items()) or [("-", TableCount())]
+            for i, (label, count) in enumerate(tables):
+                first = i == 0
+                rows.append(
+                    (
+                        f.file if first else "",
+                        str(f.read) if first else "",
+                        str(f.rejected) if first else "",
+                        label,
+                        str(count.created),
+                        str(count.updated),
+                        str(count.unchanged),
+                    )
+                )
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+        def line(cells) -> str:
+            return "  ".join(
+                str(c).ljust(w) if i in (0, 3) else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            )
+
+        out = [f"Import of {self.source} in {self.seconds:.1f} s", line(header), line(["-" * w for w in widths])]
+        out += [line(r) for r in rows]
+        out.append(
+            f"total: {self.created} created, {self.updated} updated, {self.rejected_rows} rows rejected"
+            f" ({len(self.rejected)} reasons)"
+        )
+        for error in self.errors:
+            out.append(f"ERROR {error}")
+        for f in self.files.values():
+            for note in f.notes:
+                out.append(f"note {f.file}: {note}")
+        for note in self.notes:
+            out.append(f"note: {note}")
+        if self.rejected:
+            out.append("rejected rows (file:line [field] reason):")
+            shown = self.rejected if max_rejected is None else self.rejected[:max_rejected]
+            out += [f"  {r}" for r in shown]
+            if len(shown) < len(self.rejected):
+                out.append(f"  ... and {len(self.rejected) - len(shown)} more")
+        return "\n".join(out)

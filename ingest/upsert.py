@@ -1,0 +1,156 @@
+"""Bulk upsert by natural key that counts only real changes, one transaction per batch.
+
+``upsert`` compares every incoming row with what is stored before writing, so a second import of the
+same file writes nothing and reports 0 created, 0 updated. New and changed rows of a batch are written
+in one transaction: with ``INSERT ... ON CONFLICT DO UPDATE`` (``bulk_create(update_conflicts=True)``)
+where the natural key is a plain unique constraint, else ``bulk_create`` + ``bulk_update`` (partial
+unique constraints cannot be named in ``ON CONFLICT`` by Django). If a batch fails in the database
+(a constraint the parser did not foresee, a concurrent writer), it is rolled back and retried row by row,
+so only the offending rows are rejected, with the database's reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, models, transaction
+from django.utils import timezone
+
+from .report import TableCount
+
+BATCH_SIZE = 2000
+LOOKUP_CHUNK = 900
+
+
+@dataclass
+class Incoming:
+    """One row to write: its natural key values and field values (foreign keys as ``<name>_id``)."""
+
+    line: int
+    values: dict[str, Any]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
+
+
+def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def existing_rows(model: type[models.Model], key: Sequence[str], fields: Sequence[str], keys: Iterable[tuple]):
+    """Stored rows whose key is among ``keys``: ``{key tuple: {"pk": ..., field: value}}`` (lowest pk wins)."""
+    keys = list(set(keys))
+    found: dict[tuple, dict] = {}
+    for part in chunks(keys, LOOKUP_CHUNK):
+        filters = {f"{name}__in": {k[i] for k in part} for i, name in enumerate(key)}
+        wanted = set(part)
+        for values in model._default_manager.filter(**filters).order_by("-pk").values("pk", *key, *fields):
+            k = tuple(values[name] for name in key)
+            if k in wanted:
+                found[k] = values
+    return found
+
+
+def pk_map(model: type[models.Model], field: str, values: Iterable) -> dict:
+    """``{value: pk}`` for the rows of ``model`` whose ``field`` is among ``values``."""
+    result = {}
+    for part in chunks(list(set(values)), LOOKUP_CHUNK):
+        result.update(model._default_manager.filter(**{f"{field}__in": part}).values_list(field, "pk"))
+    return result
+
+
+def upsert(
+    *,
+    model: type[models.Model],
+    rows: Sequence[Incoming],
+    key: Sequence[str],
+    fields: Sequence[str],
+    count: TableCount,
+    on_error: Callable[[Incoming, str], None],
+    conflict_upsert: bool = True,
+    batch_size: int = BATCH_SIZE,
+) -> None:
+    """Insert missing rows and update changed ones (see the module docstring); counts go to ``count``.
+
+    Values in a row beyond ``key`` and ``fields`` are written when the row is created, never compared or
+    updated (e.g. a product's seller when the items file is not there to derive it).
+    """
+    has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
+    for batch in chunks(list(rows), batch_size):
+        stored = existing_rows(model, key, fields, (tuple(r.values[k] for k in key) for r in batch))
+        new: list[Incoming] = []
+        changed: list[tuple[Incoming, int]] = []
+        for row in batch:
+            k = tuple(row.values[name] for name in key)
+            current = stored.get(k)
+            if current is None:
+                new.append(row)
+            elif any(not _same(current[f], row.values[f]) for f in fields):
+                changed.append((row, current["pk"]))
+            else:
+                count.unchanged += 1
+        if not new and not changed:
+            continue
+        try:
+            with transaction.atomic():
+                _write(model, new, changed, key, fields, conflict_upsert, has_updated_at)
+        except DatabaseError:
+            created, updated = _write_one_by_one(model, new, changed, key, fields, has_updated_at, on_error)
+            count.created += created
+            count.updated += updated
+        else:
+            count.created += len(new)
+            count.updated += len(changed)
+
+
+def _instance(model, row: Incoming, pk=None):
+    obj = model(**row.values)
+    if pk is not None:
+        obj.pk = pk
+    return obj
+
+
+def _write(model, new, changed, key, fields, conflict_upsert, has_updated_at) -> None:
+    update_fields = list(fields) + (["updated_at"] if has_updated_at else [])
+    if conflict_upsert and update_fields:
+        objs = [_instance(model, r) for r in new] + [_instance(model, r) for r, _ in changed]
+        model._default_manager.bulk_create(
+            objs, update_conflicts=True, unique_fields=list(key), update_fields=update_fields
+        )
+        return
+    if new:
+        model._default_manager.bulk_create([_instance(model, r) for r in new])
+    if changed:
+        now = timezone.now()
+        objs = []
+        for r, pk in changed:
+            obj = _instance(model, r, pk)
+            if has_updated_at:
+                obj.updated_at = now
+            objs.append(obj)
+        model._default_manager.bulk_update(objs, update_fields)
+
+
+def _write_one_by_one(model, new, changed, key, fields, has_updated_at, on_error) -> tuple[int, int]:
+    created = updated = 0
+    update_fields = list(fields) + (["updated_at"] if has_updated_at else [])
+    for row, pk in [(r, None) for r in new] + list(changed):
+        try:
+            with transaction.atomic():
+                obj = _instance(model, row, pk)
+                if pk is None:
+                    obj.save(force_insert=True)
+                    created += 1
+                else:
+                    obj.save(update_fields=update_fields)
+                    updated += 1
+        except DatabaseError as exc:
+            on_error(row, "rejected by the database: " + (str(exc).strip().splitlines() or ["error"])[0])
+    return created, updated
