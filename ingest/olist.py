@@ -155,7 +155,9 @@ def olist_import(*, directory: Path, encoding: str = "auto") -> ImportReport:
     _reviews(ctx, order_pks)
 
     report.seconds = time.perf_counter() - started
-    logger.info("olist import: %d created, %d updated, %d rejected", report.created, report.updated, len(report.rejected))
+    logger.info(
+        "olist import: %d created, %d updated, %d rejected", report.created, report.updated, len(report.rejected)
+    )
     return report
 
 
@@ -214,7 +216,9 @@ def _zip_areas(ctx: _Context) -> dict[str, tuple[float, float]]:
     """ZipArea rows from geolocation; returns ``{prefix: (lat, lng)}`` for the sellers' locations."""
     table = ctx.tables[GEOLOCATION]
     if table is None:
-        return {prefix: (lat, lng) for prefix, lat, lng in ZipArea.objects.values_list("prefix", "latitude", "longitude")}
+        return {
+            prefix: (lat, lng) for prefix, lat, lng in ZipArea.objects.values_list("prefix", "latitude", "longitude")
+        }
     sums: dict[str, list] = {}
     places: dict[str, Counter] = defaultdict(Counter)
     first_line: dict[str, int] = {}
@@ -273,7 +277,9 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
         if not row.ok:
             row.reject_into(ctx.report)
             continue
-        rows.append(Incoming(line, {"external_id": external_id, "zip_prefix": zip_prefix, "city": city, "state": state}))
+        rows.append(
+            Incoming(line, {"external_id": external_id, "zip_prefix": zip_prefix, "city": city, "state": state})
+        )
     file_report = ctx.file(SELLERS)
     upsert(
         model=Seller,
@@ -294,7 +300,9 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
         code = seller_location_code(seller_id)
         if code in by_code:
             other = by_code[code].values["attributes"]["seller_external_id"]
-            file_report.notes.append(f"sellers {other} and {seller_id} share location code {code}; only the first has one")
+            file_report.notes.append(
+                f"sellers {other} and {seller_id} share location code {code}; only the first has one"
+            )
             continue
         lat, lng = centres.get(row.values["zip_prefix"], (None, None))
         by_code[code] = Incoming(
@@ -359,7 +367,9 @@ def _parse_orders(ctx: _Context) -> list[_OrderRow]:
             row.reject_into(ctx.report)
             continue
         result.append(
-            _OrderRow(line, order_id, customer_ref, status, purchased_at, approved_at, carrier_at, delivered_at, promised)
+            _OrderRow(
+                line, order_id, customer_ref, status, purchased_at, approved_at, carrier_at, delivered_at, promised
+            )
         )
     return result
 
@@ -564,9 +574,7 @@ def _items(ctx: _Context, order_pks, product_pks, seller_pks) -> None:
     if table is None:
         return
     order_pks = _lookup(ctx, Order, "external_id", {v.get("order_id", "").strip() for _, v in table.rows}, order_pks)
-    product_pks = _lookup(
-        ctx, Product, "sku", {v.get("product_id", "").strip() for _, v in table.rows}, product_pks
-    )
+    product_pks = _lookup(ctx, Product, "sku", {v.get("product_id", "").strip() for _, v in table.rows}, product_pks)
     seller_pks = _lookup(
         ctx, Seller, "external_id", {v.get("seller_id", "").strip() for _, v in table.rows}, seller_pks
     )
@@ -634,7 +642,9 @@ def _payments(ctx: _Context, order_pks) -> None:
         if order_id and order_id not in order_pks:
             row.error("order_id", f"unknown order_id {order_id}")
         if sequential is not None:
-            seen.check(row, (order_id, sequential), column="payment_sequential", label=f"payment {order_id}/{sequential}")
+            seen.check(
+                row, (order_id, sequential), column="payment_sequential", label=f"payment {order_id}/{sequential}"
+            )
         if not row.ok:
             row.reject_into(ctx.report)
             continue

@@ -126,7 +126,7 @@ def read_csv(
             file_report.rejected += 1
             report.reject(file=name, line=line, field="-", reason=f"has {len(values)} fields, the header has {width}")
             continue
-        table.rows.append((line, dict(zip(columns, values))))
+        table.rows.append((line, dict(zip(columns, values, strict=True))))
     return table
 
 

@@ -134,7 +134,8 @@ class ImportReport:
 
         def line(cells) -> str:
             return "  ".join(
-                str(c).ljust(w) if i in (0, 3) else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+                str(c).ljust(w) if i in (0, 3) else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             )
 
         out = [f"Import of {self.source} in {self.seconds:.1f} s", line(header), line(["-" * w for w in widths])]
