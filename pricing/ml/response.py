@@ -1,0 +1,492 @@
+"""Price-response (demand) model: log-log demand with own-price elasticity, cross-price effects of the closest
+substitutes, promotions and seasonality, estimated with empirical-Bayes partial pooling.
+
+Levels of pooling
+-----------------
+1. Product level: for each product, one regression pooled over all its locations with a fixed effect per
+   (product, location) series. It estimates own-price elasticity, the elasticities to the log prices of the
+   product's closest substitutes, last period's own price (post-promotion dip), display / feature / discount
+   lifts, the substitutes' promotion pressure and a yearly Fourier seasonality. Standard errors are cluster-robust
+   by location, because weekly errors of one store are correlated.
+2. Category level: product coefficients are shrunk towards the precision-weighted category mean
+   (James-Stein / empirical Bayes, between-product variance by method of moments), so that a thin product borrows
+   strength from its category.
+3. Series level: for every (product, location) series, own-price elasticity and the promotion lifts are
+   re-estimated on the residual of the product model and shrunk towards the product values with the same
+   empirical-Bayes rule, so a store with few weeks or little price variation keeps the product's elasticity.
+
+Every elasticity carries a 95 % interval from its posterior variance; implausible estimates are flagged with a
+reason (positive own-price elasticity, interval wider than ``wide_interval``, too few observations, no price
+variation).
+
+No Django imports here: DataFrames in, frozen dataclasses / DataFrames out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+
+#: Columns the model reads from the history frame.
+REQUIRED_COLUMNS = ("product", "location", "period_start", "units", "price")
+PROMO_COLUMNS = ("display", "feature", "discount")
+
+
+@dataclass(frozen=True)
+class PriceResponseParams:
+    """Hyper-parameters of :class:`PriceResponseModel`."""
+
+    n_substitutes: int = 4
+    fourier_order: int = 2
+    min_series_obs: int = 12
+    wide_interval: float = 2.0
+    use_lag_price: bool = True
+    series_level: bool = True
+    #: half-life (days) of the weights of the series level: recent weeks count more (store traffic drifts)
+    level_half_life_days: float | None = 182.0
+
+
+@dataclass(frozen=True)
+class ElasticityRow:
+    """One estimated own-price elasticity (product level when ``location`` is None)."""
+
+    product: str
+    location: str | None
+    elasticity: float
+    low: float
+    high: float
+    n_obs: int
+    flags: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+@dataclass
+class _ProductFit:
+    names: list[str]
+    coef: np.ndarray
+    cov: np.ndarray
+    substitutes: list[str]
+    n_obs: int
+
+
+@dataclass
+class _SeriesFit:
+    intercept: float
+    own: float
+    own_var: float
+    promo: dict[str, float] = field(default_factory=dict)
+    n_obs: int = 0
+
+
+def _week_of_year(dates: pd.Series) -> np.ndarray:
+    return (pd.to_datetime(dates).dt.dayofyear.to_numpy() - 1) / 365.25
+
+
+def _prepare(history: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks columns: {', '.join(missing)}")
+    frame = history.copy()
+    frame["product"] = frame["product"].astype(str)
+    frame["location"] = frame["location"].astype(str)
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    if "category" not in frame.columns:
+        frame["category"] = "all"
+    frame["category"] = frame["category"].fillna("all").astype(str)
+    for column in PROMO_COLUMNS:
+        frame[column] = frame[column].astype(float) if column in frame.columns else 0.0
+    frame["price"] = frame["price"].astype(float)
+    if (frame["price"] <= 0).any():
+        raise ValueError("every price must be positive")
+    frame["log_price"] = np.log(frame["price"])
+    return frame.sort_values(["product", "location", "period_start"]).reset_index(drop=True)
+
+
+def choose_substitutes(frame: pd.DataFrame, n: int) -> dict[str, list[str]]:
+    """The ``n`` closest substitutes of each product: same category, most similar median price.
+
+    Price tier is the most robust similarity we have for any catalogue (co-movement needs long overlapping
+    histories); for the small Dominick's category every other brand is within reach.
+    """
+    medians = frame.groupby("product")["log_price"].median()
+    category = frame.groupby("product")["category"].first()
+    result: dict[str, list[str]] = {}
+    for product, level in medians.items():
+        peers = medians[(category == category[product]) & (medians.index != product)]
+        result[product] = list((peers - level).abs().sort_values(kind="stable").index[:n])
+    return result
+
+
+class PriceResponseModel:
+    """Hierarchical log-log price-response model (see module docstring). sklearn-style ``fit`` / ``predict``."""
+
+    def __init__(self, params: PriceResponseParams | None = None):
+        self.params = params or PriceResponseParams()
+
+    # ----------------------------------------------------------------- features
+    def _price_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        table = frame.pivot_table(index=["location", "period_start"], columns="product", values="log_price")
+        return table
+
+    def _features(self, frame: pd.DataFrame, product: str) -> tuple[pd.DataFrame, list[str]]:
+        rows = frame[frame["product"] == product]
+        columns: dict[str, np.ndarray] = {"own": rows["log_price"].to_numpy()}
+        index = pd.MultiIndex.from_arrays([rows["location"], rows["period_start"]])
+        for sub in self.substitutes_.get(product, []):
+            series = self.price_table_[sub] if sub in self.price_table_.columns else None
+            values = series.reindex(index).to_numpy() if series is not None else np.full(len(rows), np.nan)
+            fallback = self.median_log_price_.get(sub, 0.0)
+            columns[f"cross:{sub}"] = np.where(np.isnan(values), fallback, values)
+            promo = self.promo_table_.get(sub)
+            pv = promo.reindex(index).to_numpy() if promo is not None else np.zeros(len(rows))
+            columns[f"cross_promo:{sub}"] = np.nan_to_num(pv)
+        if self.params.use_lag_price:
+            lag = rows.groupby("location")["log_price"].shift(1)
+            gap = rows.groupby("location")["period_start"].diff().dt.days
+            lag = lag.where(gap.le(10))
+            columns["own_lag"] = lag.fillna(rows["log_price"]).to_numpy()
+        for column in PROMO_COLUMNS:
+            if self.promo_used_[column]:
+                columns[column] = rows[column].to_numpy()
+        t = _week_of_year(rows["period_start"])
+        for k in range(1, self.params.fourier_order + 1):
+            columns[f"sin{k}"] = np.sin(2 * np.pi * k * t)
+            columns[f"cos{k}"] = np.cos(2 * np.pi * k * t)
+        features = pd.DataFrame(columns, index=rows.index)
+        return features, list(features.columns)
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, history: pd.DataFrame) -> PriceResponseModel:
+        """Fit on a history frame with columns product, location, period_start, units, price
+        (+ optional category, display, feature, discount). Rows with zero units are dropped (log demand)."""
+        frame = _prepare(history)
+        frame = frame[frame["units"] > 0].copy()
+        if frame.empty:
+            raise ValueError("no rows with positive units to fit on")
+        frame["y"] = np.log(frame["units"].astype(float))
+        self.promo_used_ = {c: bool(frame[c].std() > 0) for c in PROMO_COLUMNS}
+        self.substitutes_ = choose_substitutes(frame, self.params.n_substitutes)
+        self.price_table_ = self._price_table(frame)
+        self.median_log_price_ = frame.groupby("product")["log_price"].median().to_dict()
+        promo_score = frame[["display", "feature", "discount"]].max(axis=1)
+        self.promo_table_ = {
+            product: s.set_index(["location", "period_start"])["score"]
+            for product, s in frame.assign(score=promo_score).groupby("product")
+        }
+        self.category_ = frame.groupby("product")["category"].first().to_dict()
+        self.products_: dict[str, _ProductFit] = {}
+        self.series_: dict[tuple[str, str], _SeriesFit] = {}
+        self.series_intercepts_: dict[tuple[str, str], float] = {}
+        for product in frame["product"].unique():
+            self._fit_product(frame, product)
+        self._shrink_products()
+        for product in frame["product"].unique():
+            self._fit_series(frame, product)
+        self.n_obs_ = len(frame)
+        self.data_start_ = frame["period_start"].min()
+        self.data_end_ = frame["period_start"].max()
+        return self
+
+    def _fit_product(self, frame: pd.DataFrame, product: str) -> None:
+        rows = frame[frame["product"] == product]
+        features, names = self._features(frame, product)
+        X = features.to_numpy(dtype=float)
+        y = rows["y"].to_numpy()
+        groups = rows["location"].to_numpy()
+        # within transformation: a fixed effect per series (product, location)
+        Xd = X - pd.DataFrame(X).groupby(groups).transform("mean").to_numpy()
+        yd = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
+        keep = Xd.std(axis=0) > 1e-9
+        Xk = Xd[:, keep]
+        ridge = 1e-6 * np.eye(Xk.shape[1])
+        bread = np.linalg.pinv(Xk.T @ Xk + ridge)
+        beta_k = bread @ Xk.T @ yd
+        resid = yd - Xk @ beta_k
+        meat = np.zeros((Xk.shape[1], Xk.shape[1]))
+        n_groups = 0
+        for g in np.unique(groups):
+            mask = groups == g
+            score = Xk[mask].T @ resid[mask]
+            meat += np.outer(score, score)
+            n_groups += 1
+        dof = max(len(y) - Xk.shape[1] - n_groups, 1)
+        if n_groups >= 5:
+            scale = n_groups / (n_groups - 1) * (len(y) - 1) / dof
+            cov_k = scale * bread @ meat @ bread
+        else:
+            cov_k = (resid @ resid / dof) * bread
+        beta = np.zeros(len(names))
+        cov = np.full((len(names), len(names)), 0.0)
+        beta[keep] = beta_k
+        cov[np.ix_(keep, keep)] = cov_k
+        # coefficients not identified (no variation) get a vague prior variance so that pooling fills them
+        for i in np.where(~keep)[0]:
+            cov[i, i] = 1e6
+        self.products_[product] = _ProductFit(
+            names=names, coef=beta, cov=cov, substitutes=self.substitutes_.get(product, []), n_obs=len(y)
+        )
+        fitted = X @ beta
+        for location, intercept in pd.Series(y - fitted).groupby(groups).mean().items():
+            self.series_intercepts_[(product, location)] = float(intercept)
+
+    def _shrink_products(self) -> None:
+        """Shrink own-price elasticity and promotion lifts of each product towards its category mean."""
+        self.category_means_: dict[tuple[str, str], float] = {}
+        self.product_raw_ = {p: (fit.coef.copy(), fit.cov.copy()) for p, fit in self.products_.items()}
+        shared = ["own", "own_lag", *PROMO_COLUMNS]
+        by_category: dict[str, list[str]] = {}
+        for product, category in self.category_.items():
+            by_category.setdefault(category, []).append(product)
+        for category, products in by_category.items():
+            for name in shared:
+                estimates, variances, fits = [], [], []
+                for product in products:
+                    fit = self.products_[product]
+                    if name in fit.names:
+                        i = fit.names.index(name)
+                        estimates.append(fit.coef[i])
+                        variances.append(fit.cov[i, i])
+                        fits.append((fit, i))
+                if not fits:
+                    continue
+                mean, tau2 = _eb_moments(np.array(estimates), np.array(variances))
+                self.category_means_[(category, name)] = mean
+                if len(fits) < 3:
+                    continue
+                for fit, i in fits:
+                    se2 = fit.cov[i, i]
+                    weight = tau2 / (tau2 + se2) if tau2 + se2 > 0 else 1.0
+                    fit.coef[i] = mean + weight * (fit.coef[i] - mean)
+                    fit.cov[i, i] = weight * se2 + (1 - weight) ** 2 * tau2 / max(len(fits), 1) if se2 < 1e5 else tau2
+
+    def _fit_series(self, frame: pd.DataFrame, product: str) -> None:
+        """Per-location own-price elasticity and promotion lifts, shrunk towards the product's values."""
+        fit = self.products_[product]
+        rows = frame[frame["product"] == product]
+        features, _ = self._features(frame, product)
+        X = features.to_numpy(dtype=float)
+        y = rows["y"].to_numpy()
+        resid = y - X @ fit.coef
+        local_names = ["own", *[c for c in PROMO_COLUMNS if c in fit.names]]
+        idx = [fit.names.index(n) for n in local_names]
+        raw: dict[str, tuple[np.ndarray, np.ndarray, int, float]] = {}
+        for location, positions in rows.groupby("location").indices.items():
+            Z = X[positions][:, idx]
+            Z = Z - Z.mean(axis=0)
+            r = resid[positions] - resid[positions].mean()
+            n = len(positions)
+            if n < self.params.min_series_obs or not self.params.series_level:
+                continue
+            usable = Z.std(axis=0) > 1e-9
+            if not usable[0]:
+                continue
+            Zu = Z[:, usable]
+            gram_inv = np.linalg.pinv(Zu.T @ Zu)
+            delta_u = gram_inv @ Zu.T @ r
+            dof = max(n - Zu.shape[1] - 1, 1)
+            sigma2 = float(((r - Zu @ delta_u) ** 2).sum() / dof)
+            delta = np.zeros(len(idx))
+            var = np.full(len(idx), np.inf)
+            delta[usable] = delta_u
+            var[usable] = np.diag(gram_inv) * sigma2
+            raw[location] = (delta, var, n, sigma2)
+        # between-location variance of the deviations (method of moments), per coefficient
+        tau2 = np.zeros(len(idx))
+        if raw:
+            for j in range(len(idx)):
+                d = np.array([v[0][j] for v in raw.values() if np.isfinite(v[1][j])])
+                s = np.array([v[1][j] for v in raw.values() if np.isfinite(v[1][j])])
+                if len(d) >= 3:
+                    tau2[j] = max(float(np.var(d, ddof=1) - np.mean(s)), 0.0)
+        own_i = fit.names.index("own")
+        product_own_var = fit.cov[own_i, own_i]
+        for location in rows["location"].unique():
+            coef_local = fit.coef[idx].copy()
+            own_var = product_own_var + tau2[0]
+            n = int((rows["location"] == location).sum())
+            if location in raw:
+                delta, var, n, _ = raw[location]
+                weights = np.where(np.isfinite(var), tau2 / (tau2 + np.where(np.isfinite(var), var, 1.0)), 0.0)
+                coef_local = coef_local + weights * delta
+                own_var = product_own_var + (weights[0] * var[0] if np.isfinite(var[0]) else tau2[0])
+            positions = rows.index[rows["location"] == location]
+            mask = rows.index.get_indexer(positions)
+            Xl = X[mask].copy()
+            beta_full = fit.coef.copy()
+            beta_full[idx] = coef_local
+            intercept = _recent_mean(y[mask] - Xl @ beta_full, rows["period_start"].to_numpy()[mask], self.params)
+            self.series_[(product, location)] = _SeriesFit(
+                intercept=intercept,
+                own=float(coef_local[0]),
+                own_var=float(own_var),
+                promo={name: float(coef_local[k]) for k, name in enumerate(local_names) if k > 0},
+                n_obs=n,
+            )
+
+    # ------------------------------------------------------------------ predict
+    def coefficients(self, product: str, location: str | None) -> tuple[float, dict[str, float]]:
+        """(intercept, coefficient by feature name) of a series, falling back to the product, then category."""
+        fit = self.products_.get(product)
+        if fit is None:
+            raise KeyError(f"product {product!r} was not in the training data")
+        coef = dict(zip(fit.names, fit.coef, strict=True))
+        series = self.series_.get((product, location)) if location is not None else None
+        if series is not None:
+            coef["own"] = series.own
+            coef.update(series.promo)
+            return series.intercept, coef
+        intercepts = [v.intercept for (p, _), v in self.series_.items() if p == product]
+        return float(np.mean(intercepts)) if intercepts else 0.0, coef
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Expected log units of each row (same columns as ``fit``, ``units`` not needed)."""
+        data = frame.copy()
+        if "units" not in data.columns:
+            data["units"] = 1.0
+        data = _prepare(data.assign(_order=np.arange(len(data))))
+        out = np.full(len(data), np.nan)
+        # features of the prediction rows need the prices of substitutes at the same time: extend the table
+        saved_table, saved_promo = self.price_table_, self.promo_table_
+        try:
+            new_table = self._price_table(data)
+            self.price_table_ = new_table.combine_first(saved_table)
+            promo_score = data[["display", "feature", "discount"]].max(axis=1)
+            new_promo = {
+                product: s.set_index(["location", "period_start"])["score"]
+                for product, s in data.assign(score=promo_score).groupby("product")
+            }
+            self.promo_table_ = {
+                p: new_promo[p].combine_first(saved_promo[p])
+                if p in new_promo and p in saved_promo
+                else new_promo.get(p, saved_promo.get(p))
+                for p in set(new_promo) | set(saved_promo)
+            }
+            for product in data["product"].unique():
+                if product not in self.products_:
+                    continue
+                features, names = self._features(data, product)
+                rows = data.loc[features.index]
+                for location, positions in rows.groupby("location").indices.items():
+                    intercept, coef = self.coefficients(product, location)
+                    beta = np.array([coef[n] for n in names])
+                    values = intercept + features.to_numpy(dtype=float)[positions] @ beta
+                    out[rows["_order"].to_numpy()[positions]] = values
+        finally:
+            self.price_table_, self.promo_table_ = saved_table, saved_promo
+        return out
+
+    # -------------------------------------------------------------- elasticities
+    def elasticities(self) -> list[ElasticityRow]:
+        """Own-price elasticity with a 95 % interval and plausibility flags: product level, then each series."""
+        rows: list[ElasticityRow] = []
+        for product, fit in self.products_.items():
+            i = fit.names.index("own")
+            rows.append(self._row(product, None, fit.coef[i], fit.cov[i, i], fit.n_obs))
+        for (product, location), series in sorted(self.series_.items()):
+            rows.append(self._row(product, location, series.own, series.own_var, series.n_obs))
+        return rows
+
+    def _row(self, product: str, location: str | None, value: float, var: float, n_obs: int) -> ElasticityRow:
+        se = float(np.sqrt(max(var, 0.0)))
+        low, high = value - Z95 * se, value + Z95 * se
+        flags, reasons = [], []
+        if value > 0:
+            flags.append("positive_elasticity")
+            reasons.append(
+                f"own-price elasticity {value:+.2f} is positive: demand rising with price is implausible for a "
+                "normal good, usually a sign of promotions or quality changes moving with price"
+            )
+        elif value > -1:
+            flags.append("inelastic")
+            reasons.append(
+                f"elasticity {value:+.2f} is above -1: the profit optimum is unbounded, so the step and competitor "
+                "rules decide the price"
+            )
+        if high - low > self.params.wide_interval or se > 1e2:
+            flags.append("wide_interval")
+            reasons.append(f"95% interval [{low:.2f}, {high:.2f}] is wider than {self.params.wide_interval:g}")
+        if n_obs < self.params.min_series_obs:
+            flags.append("few_observations")
+            reasons.append(f"only {n_obs} observations: estimate borrowed from the product / category")
+        return ElasticityRow(
+            product=product,
+            location=location,
+            elasticity=float(value),
+            low=float(low),
+            high=float(high),
+            n_obs=int(n_obs),
+            flags=tuple(flags),
+            explanation="; ".join(reasons),
+        )
+
+    def cross_elasticities(self, product: str) -> dict[str, float]:
+        fit = self.products_[product]
+        return {
+            n.split(":", 1)[1]: float(c) for n, c in zip(fit.names, fit.coef, strict=True) if n.startswith("cross:")
+        }
+
+
+def _recent_mean(values: np.ndarray, dates: np.ndarray, params: PriceResponseParams) -> float:
+    if params.level_half_life_days is None or len(values) == 0:
+        return float(np.mean(values))
+    age = (dates.max() - dates).astype("timedelta64[D]").astype(float)
+    weights = 0.5 ** (age / params.level_half_life_days)
+    return float((weights * values).sum() / weights.sum())
+
+
+def _eb_moments(estimates: np.ndarray, variances: np.ndarray) -> tuple[float, float]:
+    """Precision-weighted mean and method-of-moments between-unit variance (DerSimonian-Laird)."""
+    finite = variances < 1e5
+    if not finite.any():
+        return float(np.mean(estimates)), 1.0
+    e, v = estimates[finite], np.maximum(variances[finite], 1e-12)
+    w = 1.0 / v
+    mean_fe = float((w * e).sum() / w.sum())
+    if len(e) < 2:
+        return mean_fe, 0.0
+    q = float((w * (e - mean_fe) ** 2).sum())
+    denom = w.sum() - (w**2).sum() / w.sum()
+    tau2 = max((q - (len(e) - 1)) / denom, 0.0) if denom > 0 else 0.0
+    w_re = 1.0 / (v + tau2)
+    return float((w_re * e).sum() / w_re.sum()), tau2
+
+
+def select_params(
+    history: pd.DataFrame,
+    *,
+    candidates: list[PriceResponseParams] | None = None,
+    holdout_fraction: float = 0.2,
+) -> tuple[PriceResponseParams, list[tuple[PriceResponseParams, float]]]:
+    """Choose seasonality order and number of substitutes on an inner time holdout (the last
+    ``holdout_fraction`` of the periods), by R² of log units. Short histories cannot tell a yearly cycle from a
+    trend, so the seasonal terms have to earn their place out of sample."""
+    if candidates is None:
+        candidates = [
+            PriceResponseParams(fourier_order=order, n_substitutes=subs) for order in (0, 1, 2) for subs in (4, 8)
+        ]
+    periods = np.sort(pd.to_datetime(history["period_start"]).unique())
+    if len(periods) < 10:
+        return candidates[0], []
+    cutoff = periods[int(len(periods) * (1 - holdout_fraction))]
+    dates = pd.to_datetime(history["period_start"])
+    inner_train, inner_test = history[dates < cutoff], history[(dates >= cutoff) & (history["units"] > 0)]
+    actual = np.log(inner_test["units"].astype(float).to_numpy())
+    scored = []
+    for params in candidates:
+        try:
+            model = PriceResponseModel(params).fit(inner_train)
+        except ValueError:
+            continue
+        predicted = model.predict(inner_test.drop(columns=["units"]))
+        ok = ~np.isnan(predicted)
+        if ok.sum() < 2:
+            continue
+        a, p = actual[ok], predicted[ok]
+        scored.append((params, float(1 - ((a - p) ** 2).sum() / ((a - a.mean()) ** 2).sum())))
+    if not scored:
+        return candidates[0], []
+    return max(scored, key=lambda item: item[1])[0], scored
