@@ -1,0 +1,165 @@
+"""Sentiment benchmark: per-language accuracy / macro-F1 on held-out parts and throughput per core.
+
+    .venv/bin/python benchmarks/sentiment.py [--quick] [--device cpu|cuda]
+
+Data (../shared/data, never copied into the repo):
+  pt  Olist reviews with a title or text, score 1-2 negative vs 4-5 positive, split by review date (last 20% held out)
+  zh  ChnSentiCorp train → its dev split; waimai_10k random 80/20 (seed 7)
+  en  UCI sentences (amazon, yelp, imdb) random 80/20; Amazon snippets by the sign of the mean score, 80/20
+One model per language is trained on the training parts of that language's sets; every model in the table
+(the char n-gram TF-IDF + logistic regression baseline, NB-TF-IDF + logistic regression, the torch network)
+sees exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
+
+from feedback.ml.sentiment import (  # noqa: E402
+    NEGATIVE,
+    POSITIVE,
+    BaselineCharTfidf,
+    LinearSentimentModel,
+    NeuralSentimentModel,
+    SentimentParams,
+    compose_text,
+)
+
+BINARY = {0: NEGATIVE, 1: POSITIVE}
+
+
+def _split(frame: pd.DataFrame, seed: int = 7, test: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cut = int(len(frame) * (1 - test))
+    return frame.iloc[order[:cut]], frame.iloc[order[cut:]]
+
+
+def load_sets() -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
+    """language → (training rows, {held-out set name: rows}); columns text, label."""
+    sets = {}
+    reviews = pd.read_csv(DATA / "olist" / "olist_order_reviews_dataset.csv")
+    reviews["text"] = [
+        compose_text(t, m) for t, m in zip(reviews.review_comment_title, reviews.review_comment_message, strict=True)
+    ]
+    reviews = reviews[(reviews.text != "") & (reviews.review_score != 3)].copy()
+    reviews["label"] = np.where(reviews.review_score <= 2, NEGATIVE, POSITIVE)
+    reviews = reviews.sort_values(["review_creation_date", "review_id"])
+    cut = int(len(reviews) * 0.8)
+    sets["pt"] = (reviews.iloc[:cut], {"olist (by date)": reviews.iloc[cut:]})
+
+    corp = pd.read_csv(DATA / "reviews" / "zh" / "chnsenticorp_train_dev.csv").dropna(subset=["review"])
+    corp = corp.assign(text=corp.review.astype(str), label=corp.label.map(BINARY))
+    waimai = pd.read_csv(DATA / "reviews" / "zh" / "waimai_10k.csv").dropna(subset=["review"])
+    waimai = waimai.assign(text=waimai.review.astype(str), label=waimai.label.map(BINARY))
+    waimai_train, waimai_test = _split(waimai)
+    sets["zh"] = (
+        pd.concat([corp[corp.split == "train"], waimai_train]),
+        {"chnsenticorp dev": corp[corp.split == "dev"], "waimai held-out": waimai_test},
+    )
+
+    uci = []
+    for name in ("amazon_cells", "yelp", "imdb"):
+        with open(DATA / "reviews" / "en" / f"{name}_labelled.txt", encoding="utf-8") as handle:
+            for line in handle:
+                sentence, _, label = line.rstrip("\n").rpartition("\t")
+                if label.strip() in {"0", "1"}:
+                    uci.append((sentence.strip(), BINARY[int(label)]))
+    uci = pd.DataFrame(uci, columns=["text", "label"])
+    snippets = pd.read_csv(
+        DATA / "reviews" / "en" / "amazonReviewSnippets_GroundTruth.txt",
+        sep="\t",
+        header=None,
+        names=["id", "score", "text"],
+        quoting=csv.QUOTE_NONE,
+    )
+    snippets = snippets[snippets.score != 0].assign(label=lambda f: np.where(f.score > 0, POSITIVE, NEGATIVE))
+    uci_train, uci_test = _split(uci)
+    snip_train, snip_test = _split(snippets)
+    sets["en"] = (
+        pd.concat([uci_train, snip_train]),
+        {"uci sentences held-out": uci_test, "amazon snippets held-out": snip_test},
+    )
+    return sets
+
+
+def throughput(model, texts: list[str], language: str) -> float:
+    sample = (texts * (2000 // max(1, len(texts)) + 1))[:2000]
+    start = time.perf_counter()
+    model.predict_proba(sample, [language] * len(sample))
+    return len(sample) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="train on at most 3,000 rows per language")
+    parser.add_argument("--device", default=None, help="torch device for the neural model (default: auto)")
+    parser.add_argument("--languages", default="pt,zh,en")
+    args = parser.parse_args()
+    if not DATA.exists():
+        sys.exit(f"real data not available: {DATA} is absent")
+    import torch
+
+    torch.set_num_threads(1)
+    sets = load_sets()
+    rows = []
+    for language in args.languages.split(","):
+        train, tests = sets[language]
+        if args.quick:
+            train = train.sample(min(len(train), 3000), random_state=1)
+        texts, labels = train.text.tolist(), train.label.tolist()
+        langs = [language] * len(texts)
+        models = {
+            "baseline char-tfidf+LR": BaselineCharTfidf(),
+            "NB word+char tfidf+LR": LinearSentimentModel(),
+            "torch embedding-bag": NeuralSentimentModel(SentimentParams(), device=args.device),
+        }
+        fit_seconds = {}
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(texts, labels, langs)
+            fit_seconds[name] = time.perf_counter() - start
+        for test_name, test in tests.items():
+            baseline_acc = None
+            for name, model in models.items():
+                predicted = model.predict_binary(test.text.tolist(), [language] * len(test))
+                acc = accuracy_score(test.label, predicted)
+                f1 = f1_score(test.label, predicted, average="macro")
+                baseline_acc = acc if baseline_acc is None else baseline_acc
+                rows.append(
+                    {
+                        "lang": language,
+                        "held-out set": test_name,
+                        "n_train": len(texts),
+                        "n_test": len(test),
+                        "model": name,
+                        "accuracy": round(acc, 4),
+                        "macro_f1": round(f1, 4),
+                        "vs_baseline_pts": round(100 * (acc - baseline_acc), 2),
+                        "texts/s/core": round(throughput(model, test.text.tolist()[:500], language)),
+                        "fit_s": round(fit_seconds[name], 1),
+                    }
+                )
+        print(pd.DataFrame([r for r in rows if r["lang"] == language]).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    print(
+        "\n=== sentiment benchmark (targets: +3 pts over baseline per language; ChnSentiCorp acc >= 0.94; >= 500 texts/s/core)"
+    )
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
