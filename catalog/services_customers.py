@@ -1,0 +1,845 @@
+"""Customer analytics services: RFM segments, BG/NBD lifetime value, recommendations, campaign audiences.
+
+Why orders are read the way they are: ``orders`` depends on ``catalog`` (an order points at a Customer), so
+catalog must not import ``orders`` at module level. Everything here reads orders through
+``apps.get_model("orders", ...)`` inside functions (or raw SQL on their tables for the RFM pass), which
+keeps the dependency arrow pointing one way while the analytics still live beside the customers.
+
+Stock is owned by ``inventory`` (downstream of orders). Recommendations filter out-of-stock products
+through ``products_available``: it uses a hook the inventory app may register
+(``availability_filter_register``) and otherwise reads ``inventory.StockLevel`` via ``apps.get_model``;
+products without any stock row (marketplace items we do not stock) count as available.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+
+from catalog.models import (
+    AudienceMember,
+    CampaignAudience,
+    Category,
+    Customer,
+    CustomerRecommendation,
+    CustomerScore,
+    CustomerSegment,
+    CustomerSegmentSnapshot,
+    PopularProduct,
+    Product,
+    ProductAssociation,
+)
+
+logger = logging.getLogger(__name__)
+
+EXCLUDED_ORDER_STATUSES = ("canceled", "unavailable")
+CLV_SPEC_NAME = "customers-clv"
+RECOMMENDATIONS_SPEC_NAME = "customers-recommendations"
+STORED_RECOMMENDATIONS = 20  # more than a page shows, so stock filtering at request time still fills it
+
+
+def _cutoff(day: date) -> datetime:
+    """The first instant after ``day`` (UTC): "as of a day" includes that whole day."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+# --- RFM segmentation ------------------------------------------------------------------------------------------
+
+SEGMENT_SQL = """
+CASE
+  WHEN r = 5 AND f >= 4 THEN 'champions'
+  WHEN r IN (3, 4) AND f >= 4 THEN 'loyal'
+  WHEN r >= 4 AND f IN (2, 3) THEN 'potential_loyalist'
+  WHEN r = 5 AND f = 1 THEN 'new'
+  WHEN r = 4 AND f = 1 THEN 'promising'
+  WHEN r = 3 AND f = 3 THEN 'need_attention'
+  WHEN r = 3 AND f <= 2 THEN 'about_to_sleep'
+  WHEN r <= 2 AND f = 5 THEN 'cant_lose'
+  WHEN r <= 2 AND f >= 3 THEN 'at_risk'
+  WHEN r = 2 THEN 'hibernating'
+  ELSE 'lost'
+END
+"""
+
+
+def segment_for_scores(recency_score: int, frequency_score: int) -> str:
+    """The segment the SQL above assigns, in Python (used by tests and docs to state the map once more)."""
+    r, f = recency_score, frequency_score
+    if r == 5 and f >= 4:
+        return CustomerSegment.CHAMPIONS
+    if r in (3, 4) and f >= 4:
+        return CustomerSegment.LOYAL
+    if r >= 4 and f in (2, 3):
+        return CustomerSegment.POTENTIAL_LOYALIST
+    if r == 5 and f == 1:
+        return CustomerSegment.NEW
+    if r == 4 and f == 1:
+        return CustomerSegment.PROMISING
+    if r == 3 and f == 3:
+        return CustomerSegment.NEED_ATTENTION
+    if r == 3:
+        return CustomerSegment.ABOUT_TO_SLEEP
+    if r <= 2 and f == 5:
+        return CustomerSegment.CANT_LOSE
+    if r <= 2 and f >= 3:
+        return CustomerSegment.AT_RISK
+    if r == 2:
+        return CustomerSegment.HIBERNATING
+    return CustomerSegment.LOST
+
+
+def _quintile(expr: str) -> str:
+    # PERCENT_RANK gives tied customers the same score (NTILE would split ties arbitrarily); CASE instead of
+    # FLOOR/CAST keeps it identical on SQLite and PostgreSQL.
+    return (
+        f"CASE WHEN {expr} < 0.2 THEN 1 WHEN {expr} < 0.4 THEN 2 WHEN {expr} < 0.6 THEN 3 "
+        f"WHEN {expr} < 0.8 THEN 4 ELSE 5 END"
+    )
+
+
+def rfm_recompute(*, as_of: date) -> int:
+    """Recompute every buying customer's RFM scores and segment as of ``as_of`` (orders up to that day, not
+    canceled/unavailable), in one INSERT ... SELECT with window functions; replaces that date's snapshot.
+
+    Scores 1-5 are quintiles of PERCENT_RANK: recency (more recent = higher), frequency (orders),
+    monetary (sum of line quantity × unit price). Returns the number of customers scored.
+    """
+    Order = apps.get_model("orders", "Order")
+    OrderLine = apps.get_model("orders", "OrderLine")
+    snapshot = CustomerSegmentSnapshot._meta.db_table
+    if connection.vendor == "postgresql":
+        recency = "(%s::date - (pc.last_at AT TIME ZONE 'UTC')::date)"
+    else:
+        recency = "CAST(julianday(%s) - julianday(date(pc.last_at)) AS INTEGER)"
+    sql = f"""
+    INSERT INTO {snapshot} (customer_id, as_of, recency_days, frequency, monetary,
+                            recency_score, frequency_score, monetary_score, segment)
+    WITH order_totals AS (
+        SELECT order_id, SUM(quantity * unit_price) AS total
+        FROM {OrderLine._meta.db_table} GROUP BY order_id
+    ), per_customer AS (
+        SELECT o.customer_id AS customer_id, MAX(o.purchased_at) AS last_at, COUNT(*) AS frequency,
+               COALESCE(SUM(t.total), 0) AS monetary
+        FROM {Order._meta.db_table} o LEFT JOIN order_totals t ON t.order_id = o.id
+        WHERE o.purchased_at < %s AND o.status NOT IN (%s, %s)
+        GROUP BY o.customer_id
+    ), measured AS (
+        SELECT pc.customer_id, {recency} AS recency_days, pc.frequency, pc.monetary FROM per_customer pc
+    ), ranked AS (
+        SELECT customer_id, recency_days, frequency, monetary,
+               PERCENT_RANK() OVER (ORDER BY recency_days DESC) AS pr_r,
+               PERCENT_RANK() OVER (ORDER BY frequency) AS pr_f,
+               PERCENT_RANK() OVER (ORDER BY monetary) AS pr_m
+        FROM measured
+    ), scored AS (
+        SELECT customer_id, recency_days, frequency, monetary,
+               {_quintile("pr_r")} AS r, {_quintile("pr_f")} AS f, {_quintile("pr_m")} AS m
+        FROM ranked
+    )
+    SELECT customer_id, %s, recency_days, frequency, monetary, r, f, m, {SEGMENT_SQL} FROM scored
+    """
+    params = [_cutoff(as_of), *EXCLUDED_ORDER_STATUSES, as_of, as_of]
+    with transaction.atomic():
+        CustomerSegmentSnapshot.objects.filter(as_of=as_of).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted = cursor.rowcount
+    logger.info("RFM snapshot %s: %d customers", as_of, inserted)
+    return inserted
+
+
+def rfm_dates() -> list[date]:
+    return list(CustomerSegmentSnapshot.objects.values_list("as_of", flat=True).distinct().order_by("as_of"))
+
+
+def segment_summary(*, as_of: date) -> pd.DataFrame:
+    """Per segment: customers, share, total and mean spend, mean CLV (where scored), for one snapshot date."""
+    rows = (
+        CustomerSegmentSnapshot.objects.filter(as_of=as_of)
+        .values("segment")
+        .annotate(customers=Count("pk"), monetary=Sum("monetary"))
+        .order_by("segment")
+    )
+    frame = pd.DataFrame(list(rows), columns=["segment", "customers", "monetary"])
+    clv = (
+        CustomerScore.objects.filter(customer__segment_snapshots__as_of=as_of)
+        .values("customer__segment_snapshots__segment")
+        .annotate(clv=Sum("clv_12m"), scored=Count("pk"))
+        .order_by()
+    )
+    clv_frame = pd.DataFrame(list(clv)).rename(columns={"customer__segment_snapshots__segment": "segment"})
+    labels = dict(CustomerSegment.choices)
+    order = list(labels)
+    frame["monetary"] = frame["monetary"].astype(float)
+    if not clv_frame.empty:
+        frame = frame.merge(clv_frame, on="segment", how="left")
+    else:
+        frame["clv"], frame["scored"] = np.nan, 0
+    total = frame["customers"].sum()
+    frame["share"] = frame["customers"] / total if total else 0.0
+    frame["mean_spend"] = frame["monetary"] / frame["customers"]
+    frame["mean_clv_12m"] = frame["clv"].astype(float) / frame["scored"].replace(0, np.nan)
+    frame["segment_label"] = frame["segment"].map(labels)
+    frame["_order"] = frame["segment"].map(order.index)
+    frame = frame.sort_values("_order").reset_index(drop=True)
+    return frame[["segment", "segment_label", "customers", "share", "monetary", "mean_spend", "mean_clv_12m"]]
+
+
+def segment_movement(*, date_from: date, date_to: date) -> pd.DataFrame:
+    """Customers by (segment on ``date_from``, segment on ``date_to``); customers new on ``date_to`` come
+    from the pseudo-segment ``(none)``."""
+    Snapshot = CustomerSegmentSnapshot
+    before = dict(Snapshot.objects.filter(as_of=date_from).values_list("customer_id", "segment"))
+    after = Snapshot.objects.filter(as_of=date_to).values_list("customer_id", "segment")
+    counts: dict[tuple[str, str], int] = {}
+    for customer_id, segment in after:
+        key = (before.get(customer_id, "(none)"), segment)
+        counts[key] = counts.get(key, 0) + 1
+    frame = pd.DataFrame(
+        [(a, b, n) for (a, b), n in counts.items()], columns=["from_segment", "to_segment", "customers"]
+    )
+    return frame.sort_values(["from_segment", "to_segment"]).reset_index(drop=True)
+
+
+def segment_history() -> pd.DataFrame:
+    """Customers per segment for every snapshot date (long format: as_of, segment, customers)."""
+    rows = (
+        CustomerSegmentSnapshot.objects.values("as_of", "segment")
+        .annotate(customers=Count("pk"))
+        .order_by("as_of", "segment")
+    )
+    return pd.DataFrame(list(rows), columns=["as_of", "segment", "customers"])
+
+
+# --- Lifetime value (BG/NBD + Gamma-Gamma) ----------------------------------------------------------------------
+
+
+def purchase_history(*, until: date) -> pd.DataFrame:
+    """One row per order line of non-canceled orders up to ``until``: customer, order, product, date, amount."""
+    OrderLine = apps.get_model("orders", "OrderLine")
+    rows = (
+        OrderLine.objects.filter(order__purchased_at__lt=_cutoff(until))
+        .exclude(order__status__in=EXCLUDED_ORDER_STATUSES)
+        .values_list("order__customer_id", "order_id", "product_id", "order__purchased_at", "quantity", "unit_price")
+        .order_by()
+    )
+    frame = pd.DataFrame(list(rows), columns=["customer", "order", "product", "date", "quantity", "unit_price"])
+    frame["amount"] = frame["quantity"].astype(float) * frame["unit_price"].astype(float)
+    frame["date"] = pd.to_datetime(frame["date"], utc=True).dt.tz_localize(None)
+    return frame
+
+
+@dataclass(frozen=True)
+class ClvResult:
+    as_of: date
+    customers_scored: int
+    version: int | None
+    promoted: bool
+    metrics: dict
+
+
+def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, job=None) -> ClvResult:
+    """Fit BG/NBD + Gamma-Gamma on purchases up to ``as_of``, backtest it (fit until ``as_of`` minus
+    ``holdout_weeks``, predict the holdout), register the version, and score every buying customer with the
+    active version: P(alive), expected purchases in 90 days, expected spend, 12-month CLV (1 %/month
+    discount) and a churn-risk band. Raises ValueError when the history cannot support the model."""
+    from catalog.ml.clv import BetaGeoModel, GammaGammaModel, churn_band, customer_lifetime_value, rfm_summary
+    from ecomops.registry import (
+        ModelSpec,
+        TrainedModel,
+        active_model_version,
+        model_version_load,
+        model_version_promote_if_better,
+        model_version_register,
+    )
+
+    history = purchase_history(until=as_of)
+    if history.empty:
+        raise ValueError(f"no purchases up to {as_of}: nothing to fit")
+    end = pd.Timestamp(as_of)
+    summary = rfm_summary(history, calibration_end=end)
+    repeaters = int((summary["frequency"] > 0).sum())
+    if len(summary) < 20 or repeaters < 5:
+        raise ValueError(
+            f"BG/NBD needs at least 20 customers and 5 with repeat purchases; have {len(summary)} and {repeaters}"
+        )
+    metrics: dict = {"customers": int(len(summary)), "repeat_customers": repeaters}
+    calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
+    back = rfm_summary(history, calibration_end=calibration_end, observation_end=end)
+    if len(back) >= 20 and (back["frequency"] > 0).sum() >= 5:
+        model = BetaGeoModel().fit(back["frequency"], back["recency"], back["T"])
+        predicted = model.conditional_expected_purchases(holdout_weeks, back["frequency"], back["recency"], back["T"])
+        actual = back["frequency_holdout"].to_numpy()
+        naive = (back["frequency"] / back["T"].clip(lower=1)).to_numpy() * holdout_weeks
+        metrics.update(
+            holdout_mae=float(np.mean(np.abs(predicted - actual))),
+            holdout_mae_naive=float(np.mean(np.abs(naive - actual))),
+            holdout_predicted=float(predicted.sum()),
+            holdout_actual=int(actual.sum()),
+            holdout_weeks=holdout_weeks,
+        )
+    model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+    try:
+        spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
+        spend_params = spend.params_.__dict__
+    except ValueError:
+        spend, spend_params = None, {}
+    metrics["log_likelihood"] = model.log_likelihood_
+    spec = ModelSpec(
+        name=CLV_SPEC_NAME,
+        primary_metric="holdout_mae",
+        higher_is_better=False,
+        description="BG/NBD repeat purchases + Gamma-Gamma spend: P(alive), CLV, churn risk.",
+    )
+    trained = TrainedModel(
+        algorithm="BG/NBD + Gamma-Gamma (maximum likelihood)",
+        artifact={
+            "bgnbd": model.params_.__dict__,
+            "gamma_gamma": spend_params,
+            "mean_spend": float(summary["monetary_value"][summary["frequency"] > 0].mean()),
+        },
+        metrics=metrics,
+        parameters={"bgnbd": model.params_.__dict__, "gamma_gamma": spend_params, "time_unit": "week"},
+        data_start=history["date"].min().to_pydatetime().replace(tzinfo=UTC),
+        data_end=history["date"].max().to_pydatetime().replace(tzinfo=UTC),
+        as_of=as_of,
+    )
+    version = model_version_register(spec=spec, trained=trained, job=job)
+    promoted = model_version_promote_if_better(version=version)
+    active = active_model_version(CLV_SPEC_NAME) or version
+    if active.pk != version.pk:
+        from catalog.ml.clv import BGNBDParams, GammaGammaParams
+
+        stored = model_version_load(version=active)
+        model = BetaGeoModel.from_params(BGNBDParams(**stored["bgnbd"]))
+        if stored["gamma_gamma"]:
+            spend = GammaGammaModel()
+            spend.params_ = GammaGammaParams(**stored["gamma_gamma"])
+            spend.mean_spend_ = stored["mean_spend"]
+        else:
+            spend = None
+
+    x, tx, t_big = summary["frequency"], summary["recency"], summary["T"]
+    p_alive = model.probability_alive(x, tx, t_big)
+    expected_90 = model.conditional_expected_purchases(90 / 7, x, tx, t_big)
+    if spend is not None:
+        avg_spend = spend.conditional_expected_average_spend(x, summary["monetary_value"])
+        clv = customer_lifetime_value(model, spend, x, tx, t_big, summary["monetary_value"], horizon_periods=12)
+    else:
+        mean = float(summary["monetary_value"][x > 0].mean()) if (x > 0).any() else 0.0
+        avg_spend = np.where(x > 0, summary["monetary_value"], mean)
+        clv = model.conditional_expected_purchases(52, x, tx, t_big) * avg_spend
+    rows = [
+        CustomerScore(
+            customer_id=int(customer_id),
+            as_of=as_of,
+            frequency=int(x.iloc[i]),
+            recency_weeks=float(tx.iloc[i]),
+            age_weeks=float(t_big.iloc[i]),
+            probability_alive=float(min(max(p_alive[i], 0.0), 1.0)),
+            expected_purchases_90d=float(expected_90[i]),
+            expected_average_spend=_money(avg_spend[i]),
+            clv_12m=_money(clv[i]),
+            churn_risk=churn_band(float(p_alive[i])),
+            model_version=active,
+        )
+        for i, customer_id in enumerate(summary.index)
+    ]
+    fields = [f.name for f in CustomerScore._meta.concrete_fields if f.name not in ("id", "customer")]
+    with transaction.atomic():
+        CustomerScore.objects.bulk_create(
+            rows, batch_size=2000, update_conflicts=True, unique_fields=["customer"], update_fields=fields
+        )
+    return ClvResult(
+        as_of=as_of, customers_scored=len(rows), version=version.version, promoted=promoted, metrics=metrics
+    )
+
+
+def _money(value: float) -> Decimal:
+    if not math.isfinite(float(value)):
+        return Decimal("0.00")
+    return Decimal(str(round(float(value), 2)))
+
+
+# --- Recommendations ------------------------------------------------------------------------------------------
+
+_AVAILABILITY_FILTER: Callable[[set[int]], set[int]] | None = None
+
+
+def availability_filter_register(func: Callable[[set[int]], set[int]] | None) -> None:
+    """Let the inventory app say which products are available: ``func(product_ids) -> available ids``."""
+    global _AVAILABILITY_FILTER
+    _AVAILABILITY_FILTER = func
+
+
+def products_available(product_ids: Iterable[int]) -> set[int]:
+    """The subset of ``product_ids`` that can be recommended: active, and not out of stock.
+
+    Out of stock = the product has stock rows and none has on_hand - reserved > 0. Products without stock
+    rows (not stocked by us) are available."""
+    ids = set(product_ids)
+    if not ids:
+        return set()
+    ids = set(Product.objects.filter(pk__in=ids, status=Product.Status.ACTIVE).values_list("pk", flat=True))
+    if _AVAILABILITY_FILTER is not None:
+        return set(_AVAILABILITY_FILTER(ids))
+    try:
+        StockLevel = apps.get_model("inventory", "StockLevel")
+    except LookupError:
+        return ids
+    stocked = StockLevel.objects.filter(product_id__in=ids).values("product_id").annotate(n=Count("pk")).order_by()
+    stocked_ids = {row["product_id"] for row in stocked}
+    from django.db.models import F
+
+    in_stock = set(
+        StockLevel.objects.filter(product_id__in=stocked_ids, on_hand__gt=F("reserved"))
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    return (ids - stocked_ids) | in_stock
+
+
+@dataclass(frozen=True)
+class RecommendationsResult:
+    customers: int
+    products: int
+    associations: int
+    version: int
+    promoted: bool
+    metrics: dict
+
+
+def recommendations_train_and_store(
+    *, as_of: date | None = None, job=None, l2: float | None = None
+) -> RecommendationsResult:
+    """Train EASE on purchase history, backtest it against most-popular (75/25 per-customer split), register
+    the version, and when it becomes active replace the stored top-N per customer, 'bought together' pairs
+    (from orders as baskets) and popular-per-category lists. Requests only read these tables."""
+    from catalog.ml.recommend import (
+        EaseRecommender,
+        Interactions,
+        bought_together,
+        popular_items,
+        ranking_metrics,
+        split_per_user,
+    )
+    from ecomops.registry import ModelSpec, TrainedModel, model_version_promote_if_better, model_version_register
+    from ecomops.torch_device import torch_device
+
+    as_of = as_of or timezone.now().date()
+    history = purchase_history(until=as_of)
+    if history.empty:
+        raise ValueError(f"no purchases up to {as_of}: nothing to train on")
+    interactions = (
+        history[["customer", "product"]].drop_duplicates().rename(columns={"customer": "user", "product": "item"})
+    )
+    density = len(interactions) / max(interactions["user"].nunique(), 1)
+    l2 = l2 if l2 is not None else float(np.clip(density * 4, 20, 500))
+    device = str(torch_device()) if len(interactions["item"].unique()) > 3000 else "cpu"
+
+    train, test = split_per_user(interactions)
+    relevant = test.groupby("user")["item"].apply(set).to_dict()
+    metrics: dict = {"customers": int(interactions["user"].nunique()), "products": int(interactions["item"].nunique())}
+    if relevant:
+        n_items = interactions["item"].nunique()
+        backtest = EaseRecommender(l2=l2, device=device).fit(train)
+        users = np.array(sorted(relevant))
+        data = Interactions.from_frame(train[train["user"].isin(users)], items=backtest.items_)
+        top = popular_items(train, n=60)
+        seen = train.groupby("user")["item"].apply(set).to_dict()
+        pop = {u: [i for i in top if i not in seen.get(u, set())][:10] for u in relevant}
+        pos = backtest.recommend_many(data.matrix, n=10)
+        row_of = {u: i for i, u in enumerate(data.users)}
+        ease = {u: list(backtest.items_[pos[row_of[u]]]) if u in row_of else pop[u] for u in relevant}
+        scored = ranking_metrics(ease, relevant, n_items=n_items)
+        baseline = ranking_metrics(pop, relevant, n_items=n_items)
+        metrics.update({k: v for k, v in scored.items()})
+        metrics.update({f"popular_{k}": v for k, v in baseline.items() if k != "users"})
+    else:
+        metrics["precision@10"] = 0.0
+
+    model = EaseRecommender(l2=l2, device=device).fit(interactions)
+    spec = ModelSpec(
+        name=RECOMMENDATIONS_SPEC_NAME,
+        primary_metric="precision@10",
+        higher_is_better=True,
+        description="EASE item-item recommendations, bought-together pairs and popular-per-category lists.",
+    )
+    trained = TrainedModel(
+        algorithm="EASE (closed-form item-item autoencoder)",
+        artifact={"l2": l2, "items": [int(i) for i in model.items_]},
+        metrics=metrics,
+        parameters={"l2": l2, "stored_per_customer": STORED_RECOMMENDATIONS},
+        as_of=as_of,
+        device=device,
+    )
+    version = model_version_register(spec=spec, trained=trained, job=job)
+    promoted = model_version_promote_if_better(version=version)
+    if not promoted:
+        return RecommendationsResult(0, 0, 0, version.version, False, metrics)
+
+    data = Interactions.from_frame(interactions, items=model.items_)
+    positions = model.recommend_many(data.matrix, n=STORED_RECOMMENDATIONS)
+    recs = []
+    for row, customer_id in enumerate(data.users):
+        seen = set(data.matrix.indices[data.matrix.indptr[row] : data.matrix.indptr[row + 1]])
+        rank = 0
+        weights = np.asarray(data.matrix[row] @ model.weights_).ravel()
+        for pos in positions[row]:
+            if pos in seen or weights[pos] <= 0:
+                continue
+            rank += 1
+            recs.append(
+                CustomerRecommendation(
+                    customer_id=int(customer_id),
+                    product_id=int(model.items_[pos]),
+                    rank=rank,
+                    score=float(weights[pos]),
+                    model_version=version,
+                )
+            )
+    baskets = history[["order", "product"]].rename(columns={"order": "basket", "product": "item"})
+    pairs = bought_together(baskets, min_count=1, top_n=10)
+    assoc = []
+    for item, group in pairs.groupby("item", sort=False):
+        for rank, pair in enumerate(group.itertuples(index=False), start=1):
+            assoc.append(
+                ProductAssociation(
+                    product_id=int(item),
+                    other_id=int(pair.other),
+                    rank=rank,
+                    count=int(pair.count),
+                    confidence=float(pair.confidence),
+                    lift=float(pair.lift),
+                    model_version=version,
+                )
+            )
+    popular = _popular_rows(interactions)
+    with transaction.atomic():
+        CustomerRecommendation.objects.all().delete()
+        ProductAssociation.objects.all().delete()
+        PopularProduct.objects.all().delete()
+        CustomerRecommendation.objects.bulk_create(recs, batch_size=5000)
+        ProductAssociation.objects.bulk_create(assoc, batch_size=5000)
+        PopularProduct.objects.bulk_create(popular, batch_size=5000)
+    logger.info("recommendations v%d: %d customer rows, %d pairs", version.version, len(recs), len(assoc))
+    return RecommendationsResult(len(data.users), len(model.items_), len(assoc), version.version, True, metrics)
+
+
+def _popular_rows(interactions: pd.DataFrame, *, overall: int = 50, per_category: int = 20) -> list[PopularProduct]:
+    buyers = interactions.groupby("item")["user"].nunique().rename("buyers").reset_index()
+    categories = dict(Product.objects.filter(pk__in=buyers["item"].tolist()).values_list("pk", "category_id"))
+    buyers["category"] = buyers["item"].map(categories)
+    buyers = buyers.sort_values(["buyers", "item"], ascending=[False, True], kind="stable")
+    rows = [
+        PopularProduct(category_id=None, product_id=int(r.item), rank=rank, buyers=int(r.buyers))
+        for rank, r in enumerate(buyers.head(overall).itertuples(index=False), start=1)
+    ]
+    for category, group in buyers.dropna(subset=["category"]).groupby("category", sort=True):
+        rows += [
+            PopularProduct(category_id=int(category), product_id=int(r.item), rank=rank, buyers=int(r.buyers))
+            for rank, r in enumerate(group.head(per_category).itertuples(index=False), start=1)
+        ]
+    return rows
+
+
+@dataclass(frozen=True)
+class Recommended:
+    product_id: int
+    score: float
+    reason: str  # personalised | bought_together | popular_in_category | popular
+
+
+def _bought_product_ids(customer: Customer) -> set[int]:
+    OrderLine = apps.get_model("orders", "OrderLine")
+    return set(OrderLine.objects.filter(order__customer=customer).values_list("product_id", flat=True).distinct())
+
+
+def _popular(category_ids: list[int | None], *, exclude: set[int], limit: int) -> list[Recommended]:
+    out: list[Recommended] = []
+    for category_id in category_ids:
+        rows = (
+            PopularProduct.objects.filter(category_id=category_id).order_by("rank").values_list("product_id", "buyers")
+        )
+        candidates = [(pid, buyers) for pid, buyers in rows if pid not in exclude]
+        available = products_available(pid for pid, _ in candidates)
+        reason = "popular" if category_id is None else "popular_in_category"
+        for pid, buyers in candidates:
+            if pid in available and len(out) < limit:
+                out.append(Recommended(pid, float(buyers), reason))
+                exclude.add(pid)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def customer_recommendations(*, customer: Customer, limit: int = 10) -> list[Recommended]:
+    """Stored personalised recommendations, minus products the customer has bought since training and
+    products out of stock, topped up with popular products of the categories the customer buys from, then
+    with overall best-sellers (cold start)."""
+    bought = _bought_product_ids(customer)
+    stored = list(
+        CustomerRecommendation.objects.filter(customer=customer).order_by("rank").values_list("product_id", "score")
+    )
+    candidates = [(pid, score) for pid, score in stored if pid not in bought]
+    available = products_available(pid for pid, _ in candidates)
+    out = [Recommended(pid, score, "personalised") for pid, score in candidates if pid in available][:limit]
+    if len(out) < limit:
+        exclude = bought | {r.product_id for r in out}
+        categories = list(
+            Product.objects.filter(pk__in=bought, category__isnull=False)
+            .values("category_id")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "category_id")
+            .values_list("category_id", flat=True)
+        )
+        out += _popular([*categories, None], exclude=exclude, limit=limit - len(out))
+    return out
+
+
+def product_bought_together(*, product: Product, limit: int = 10) -> list[Recommended]:
+    """Products most often in the same order as ``product`` (in stock), topped up with popular products of
+    its category."""
+    rows = list(
+        ProductAssociation.objects.filter(product=product).order_by("rank").values_list("other_id", "confidence")
+    )
+    available = products_available(pid for pid, _ in rows)
+    out = [Recommended(pid, conf, "bought_together") for pid, conf in rows if pid in available][:limit]
+    if len(out) < limit and product.category_id:
+        out += _popular(
+            [product.category_id], exclude={product.pk} | {r.product_id for r in out}, limit=limit - len(out)
+        )
+    return out
+
+
+# --- Audiences and campaigns ---------------------------------------------------------------------------------
+
+
+def control_split(customer_ids: Iterable[int], *, fraction: float, seed: int) -> set[int]:
+    """The control group: a seeded random ``fraction`` (rounded) of the ids; the same ids and seed always
+    give the same group, whatever order the ids come in."""
+    ids = np.array(sorted(set(customer_ids)), dtype=np.int64)
+    n_control = int(round(len(ids) * fraction))
+    rng = np.random.default_rng(seed)
+    return {int(i) for i in rng.permutation(ids)[:n_control]}
+
+
+def audience_create(
+    *,
+    name: str,
+    source: str,
+    criterion: str,
+    campaign_start: date,
+    control_fraction: float = 0.1,
+    seed: int = 0,
+    snapshot_date: date | None = None,
+    user=None,
+) -> CampaignAudience:
+    """Select the customers of an RFM segment (latest snapshot unless ``snapshot_date``) or a churn-risk band
+    and store them as an audience with a seeded random control group. Raises ValueError naming the field."""
+    if not name.strip():
+        raise ValueError("name: must not be empty")
+    if CampaignAudience.objects.filter(name=name).exists():
+        raise ValueError(f"name: an audience called {name!r} already exists")
+    if not 0 <= control_fraction < 1:
+        raise ValueError(f"control_fraction: must be in [0, 1), got {control_fraction}")
+    if source == CampaignAudience.Source.SEGMENT:
+        if criterion not in CustomerSegment.values:
+            raise ValueError(
+                f"criterion: unknown segment {criterion!r}; choose one of {', '.join(CustomerSegment.values)}"
+            )
+        snapshot_date = snapshot_date or CustomerSegmentSnapshot.objects.aggregate(d=Max("as_of"))["d"]
+        if snapshot_date is None:
+            raise ValueError("criterion: no RFM snapshot exists yet; run the train:customers job first")
+        ids = CustomerSegmentSnapshot.objects.filter(as_of=snapshot_date, segment=criterion).values_list(
+            "customer_id", flat=True
+        )
+    elif source == CampaignAudience.Source.CHURN_RISK:
+        if criterion not in CustomerScore.ChurnRisk.values:
+            raise ValueError(
+                f"criterion: unknown churn-risk band {criterion!r}; choose one of {', '.join(CustomerScore.ChurnRisk.values)}"
+            )
+        snapshot_date = None
+        ids = CustomerScore.objects.filter(churn_risk=criterion).values_list("customer_id", flat=True)
+    else:
+        raise ValueError(f"source: must be one of {', '.join(CampaignAudience.Source.values)}, got {source!r}")
+    ids = sorted(set(ids))
+    if not ids:
+        raise ValueError(f"criterion: no customer is in {source} {criterion!r}")
+    control = control_split(ids, fraction=control_fraction, seed=seed)
+    with transaction.atomic():
+        audience = CampaignAudience.objects.create(
+            name=name,
+            source=source,
+            criterion=criterion,
+            snapshot_date=snapshot_date,
+            control_fraction=control_fraction,
+            seed=seed,
+            campaign_start=campaign_start,
+            created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        )
+        AudienceMember.objects.bulk_create(
+            [AudienceMember(audience=audience, customer_id=i, is_control=i in control) for i in ids], batch_size=5000
+        )
+    return audience
+
+
+AUDIENCE_CSV_COLUMNS = ["customer_id", "external_id", "name", "email", "group"]
+
+
+def audience_csv(*, audience: CampaignAudience, include_control: bool = False) -> str:
+    """The audience as CSV (``AUDIENCE_CSV_COLUMNS``); the control group is left out unless asked for, so
+    a campaign tool given this file never contacts it."""
+    members = audience.members.select_related("customer").order_by("customer_id")
+    if not include_control:
+        members = members.filter(is_control=False)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(AUDIENCE_CSV_COLUMNS)
+    for m in members.iterator(chunk_size=5000):
+        writer.writerow(
+            [
+                m.customer_id,
+                m.customer.external_id,
+                m.customer.name,
+                m.customer.email,
+                "control" if m.is_control else "treatment",
+            ]
+        )
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    customers: int
+    buyers: int
+    orders: int
+    revenue: float
+
+    @property
+    def conversion(self) -> float:
+        return self.buyers / self.customers if self.customers else 0.0
+
+    @property
+    def revenue_per_customer(self) -> float:
+        return self.revenue / self.customers if self.customers else 0.0
+
+
+@dataclass(frozen=True)
+class AudienceEffect:
+    """Treatment vs control after the campaign start; differences with 95 % normal-approximation intervals."""
+
+    start: date
+    end: date
+    treatment: GroupOutcome
+    control: GroupOutcome
+    conversion_lift: float
+    conversion_ci: tuple[float, float]
+    revenue_lift_per_customer: float
+    revenue_ci: tuple[float, float]
+
+
+def audience_effect(*, audience: CampaignAudience, end: date | None = None) -> AudienceEffect:
+    """Orders and revenue per member from ``campaign_start`` to ``end`` (default campaign_end or today),
+    treatment minus control, with Welch / two-proportion 95 % intervals."""
+    OrderLine = apps.get_model("orders", "OrderLine")
+    end = end or audience.campaign_end or timezone.now().date()
+    if end < audience.campaign_start:
+        raise ValueError(f"end: {end} is before the campaign start {audience.campaign_start}")
+    members = dict(audience.members.values_list("customer_id", "is_control"))
+    if not members:
+        raise ValueError("audience: has no members")
+    start_at = datetime.combine(audience.campaign_start, time.min, tzinfo=UTC)
+    rows = (
+        OrderLine.objects.filter(
+            order__customer_id__in=list(members),
+            order__purchased_at__gte=start_at,
+            order__purchased_at__lt=_cutoff(end),
+        )
+        .exclude(order__status__in=EXCLUDED_ORDER_STATUSES)
+        .values_list("order__customer_id", "order_id", "quantity", "unit_price")
+        .order_by()
+    )
+    frame = pd.DataFrame(list(rows), columns=["customer", "order", "quantity", "unit_price"])
+    per = pd.DataFrame({"customer": list(members), "is_control": list(members.values())}).set_index("customer")
+    if frame.empty:
+        per["orders"], per["revenue"] = 0, 0.0
+    else:
+        frame["amount"] = frame["quantity"].astype(float) * frame["unit_price"].astype(float)
+        agg = frame.groupby("customer").agg(orders=("order", "nunique"), revenue=("amount", "sum"))
+        per = per.join(agg).fillna({"orders": 0, "revenue": 0.0})
+
+    def outcome(group: pd.DataFrame) -> GroupOutcome:
+        return GroupOutcome(
+            len(group),
+            int((group["orders"] > 0).sum()),
+            int(group["orders"].sum()),
+            round(float(group["revenue"].sum()), 2),
+        )
+
+    treated, control = per[~per["is_control"]], per[per["is_control"]]
+    t, c = outcome(treated), outcome(control)
+    z = 1.959964
+    conv = t.conversion - c.conversion
+    conv_se = math.sqrt(
+        (t.conversion * (1 - t.conversion) / t.customers if t.customers else 0.0)
+        + (c.conversion * (1 - c.conversion) / c.customers if c.customers else 0.0)
+    )
+    rev = t.revenue_per_customer - c.revenue_per_customer
+    rev_se = math.sqrt(
+        (float(treated["revenue"].var(ddof=1)) / len(treated) if len(treated) > 1 else 0.0)
+        + (float(control["revenue"].var(ddof=1)) / len(control) if len(control) > 1 else 0.0)
+    )
+    return AudienceEffect(
+        start=audience.campaign_start,
+        end=end,
+        treatment=t,
+        control=c,
+        conversion_lift=conv,
+        conversion_ci=(conv - z * conv_se, conv + z * conv_se),
+        revenue_lift_per_customer=rev,
+        revenue_ci=(rev - z * rev_se, rev + z * rev_se),
+    )
+
+
+# --- Customer page ---------------------------------------------------------------------------------------------
+
+
+def customer_analytics(*, customer: Customer) -> dict:
+    """What the admin page and the API show for one customer: latest segment, CLV / churn, segment history."""
+    latest = customer.segment_snapshots.order_by("-as_of").first()
+    score = CustomerScore.objects.filter(customer=customer).first()
+    return {
+        "segment": latest.segment if latest else None,
+        "segment_label": latest.get_segment_display() if latest else None,
+        "segment_as_of": latest.as_of if latest else None,
+        "rfm": latest.rfm_code if latest else None,
+        "recency_days": latest.recency_days if latest else None,
+        "frequency": latest.frequency if latest else None,
+        "monetary": latest.monetary if latest else None,
+        "probability_alive": score.probability_alive if score else None,
+        "churn_propensity": score.churn_propensity if score else None,
+        "churn_risk": score.churn_risk if score else None,
+        "expected_purchases_90d": score.expected_purchases_90d if score else None,
+        "expected_average_spend": score.expected_average_spend if score else None,
+        "clv_12m": score.clv_12m if score else None,
+        "score_as_of": score.as_of if score else None,
+        "segment_history": list(customer.segment_snapshots.order_by("as_of").values("as_of", "segment")),
+    }
+
+
+def categories_with_popular() -> list[Category]:
+    return list(Category.objects.filter(pk__in=PopularProduct.objects.values("category_id")).order_by("name"))
