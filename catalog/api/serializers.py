@@ -93,3 +93,14 @@ class ProductBulkRowSerializer(serializers.Serializer):
         if value not in sellers:
             raise serializers.ValidationError(f"unknown seller {value!r}")
         return sellers[value]
+
+
+class CustomerBulkRowSerializer(serializers.Serializer):
+    """One row of ``POST /api/v1/customers/bulk/``: a customer by external id."""
+
+    external_id = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    zip_prefix = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=8, required=False, allow_blank=True)

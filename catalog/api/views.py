@@ -62,9 +62,22 @@ class ProductViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewS
         return product, outcome
 
 
-class CustomerViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+class CustomerViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet):
     queryset = Customer.objects.order_by("external_id", "pk")
     serializer_class = serializers.CustomerSerializer
     filterset_class = filters.CustomerFilter
     search_fields = ["external_id", "city"]
     ordering_fields = ["external_id", "state", "created_at"]
+    bulk_serializer_class = serializers.CustomerBulkRowSerializer
+
+    def bulk_prepare(self, rows):
+        ids = {str(row["external_id"]) for row in rows if isinstance(row, dict) and row.get("external_id")}
+        return {"customers": {c.external_id: c for c in Customer.objects.filter(external_id__in=ids)}}
+
+    def bulk_upsert_row(self, data, *, prepared, request):
+        external_id = data.pop("external_id")
+        customer, outcome = upsert_by_natural_key(
+            Customer, lookup={"external_id": external_id}, values=data, existing=prepared["customers"].get(external_id)
+        )
+        prepared["customers"][external_id] = customer
+        return customer, outcome

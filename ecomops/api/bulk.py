@@ -94,7 +94,10 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = str(key) if not prefix else (prefix if key == NON_FIELD else f"{prefix}.{key}")
+            if isinstance(key, int):  # DRF reports a list's errors as {position: errors}
+                name = f"{prefix}[{key}]"
+            else:
+                name = str(key) if not prefix else (prefix if key == NON_FIELD else f"{prefix}.{key}")
             for sub_key, messages in flatten_errors(value, name).items():
                 flat.setdefault(sub_key, []).extend(messages)
     elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):

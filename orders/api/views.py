@@ -1,0 +1,98 @@
+"""ViewSets of the orders API."""
+
+import logging
+
+from django.db import IntegrityError
+from django.db.models import Prefetch
+from rest_framework import viewsets
+
+from catalog.models import Customer, Product, Seller
+from ecomops.api.bulk import BulkStatus, BulkUpsertMixin, RowResult
+from ecomops.api.idempotency import IdempotentCreateMixin
+from orders.models import Order, OrderLine, Payment
+from orders.services import order_upsert, orders_create_many
+
+from . import filters, serializers
+
+logger = logging.getLogger(__name__)
+
+
+class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet):
+    queryset = (
+        Order.objects.select_related("customer")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_number")),
+            Prefetch("payments", queryset=Payment.objects.order_by("sequential")),
+        )
+        .order_by("-purchased_at", "-pk")
+    )
+    serializer_class = serializers.OrderSerializer
+    filterset_class = filters.OrderFilter
+    search_fields = ["external_id", "customer__external_id", "customer_ref"]
+    ordering_fields = ["purchased_at", "delivered_at", "status", "external_id", "created_at"]
+    bulk_serializer_class = serializers.OrderBulkRowSerializer
+
+    def bulk_prepare(self, rows):
+        dicts = [row for row in rows if isinstance(row, dict)]
+        lines = [line for row in dicts if isinstance(row.get("lines"), list) for line in row["lines"]]
+        lines = [line for line in lines if isinstance(line, dict)]
+        skus = {str(line["sku"]) for line in lines if line.get("sku")}
+        seller_ids = {str(line["seller"]) for line in lines if line.get("seller")}
+        customer_ids = {str(row["customer"]) for row in dicts if row.get("customer")}
+        external_ids = {str(row["external_id"]) for row in dicts if row.get("external_id")}
+        return {
+            "products": {p.sku: p for p in Product.objects.filter(sku__in=skus).select_related("seller")},
+            "sellers": {s.external_id: s for s in Seller.objects.filter(external_id__in=seller_ids)},
+            "customers": {c.external_id: c for c in Customer.objects.filter(external_id__in=customer_ids)},
+            "orders": {
+                o.external_id: o
+                for o in Order.objects.filter(external_id__in=external_ids).prefetch_related("lines", "payments")
+            },
+        }
+
+    def bulk_upsert_row(self, data, *, prepared, request):
+        order_data = data["order"]
+        order, outcome = order_upsert(data=order_data, existing=prepared["orders"].pop(order_data.external_id, None))
+        return order, BulkStatus(outcome)
+
+    def bulk_apply(self, rows, *, prepared, request):
+        """New orders go in with three INSERTs per batch; existing ones and repeats are upserted one by one."""
+        fresh, one_by_one, seen = [], [], set()
+        for row in rows:
+            external_id = row.data["order"].external_id
+            if external_id in prepared["orders"] or external_id in seen:
+                one_by_one.append(row)
+            else:
+                seen.add(external_id)
+                fresh.append(row)
+        results = []
+        for start in range(0, len(fresh), 1000):
+            chunk = fresh[start : start + 1000]
+            try:
+                created = orders_create_many(orders=[row.data["order"] for row in chunk])
+            except IntegrityError as error:
+                # A concurrent request inserted one of them, or a row breaks a constraint: find which.
+                logger.info("bulk order insert fell back to one by one: %s", error)
+                one_by_one = chunk + one_by_one
+                continue
+            results.extend(
+                RowResult(row.index, BulkStatus.CREATED, id=order.pk) for row, order in zip(chunk, created, strict=True)
+            )
+        results.extend(self.bulk_apply_one(row, prepared=prepared, request=request) for row in one_by_one)
+        return results
+
+
+class OrderLineViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+    queryset = OrderLine.objects.select_related("order", "product", "seller").order_by("order_id", "line_number")
+    serializer_class = serializers.OrderLineSerializer
+    filterset_class = filters.OrderLineFilter
+    search_fields = ["order__external_id", "product__sku"]
+    ordering_fields = ["order", "line_number", "unit_price", "freight", "quantity"]
+
+
+class PaymentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+    queryset = Payment.objects.select_related("order").order_by("order_id", "sequential")
+    serializer_class = serializers.PaymentSerializer
+    filterset_class = filters.PaymentFilter
+    search_fields = ["order__external_id"]
+    ordering_fields = ["order", "sequential", "value", "type"]
