@@ -1,5 +1,7 @@
 """Pricing: effective-dated prices (past and planned), promotions and competitor prices."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -67,9 +69,7 @@ class Promotion(TimeStampedModel):
         DISCOUNT = "discount", "Discount"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="promotions")
-    location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="promotions"
-    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.CASCADE, related_name="promotions")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     starts_on = models.DateField(db_index=True)
     ends_on = models.DateField()
@@ -116,3 +116,246 @@ class CompetitorPrice(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.competitor} {self.product_id} {self.price} @ {self.observed_at:%Y-%m-%d}"
+
+
+class PricingRule(TimeStampedModel):
+    """Pricing rules of a category (or the default, when category is empty) that every recommendation obeys.
+
+    Fractions are stored as decimals: ``min_margin`` 0.10 means the price is at least unit cost + 10 %.
+    """
+
+    class Objective(models.TextChoices):
+        PROFIT = "profit", "Maximise profit"
+        REVENUE = "revenue", "Maximise revenue"
+
+    category = models.OneToOneField(
+        "catalog.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="pricing_rule"
+    )
+    objective = models.CharField(max_length=16, choices=Objective.choices, default=Objective.PROFIT)
+    min_margin = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.10"), help_text="Minimum markup over unit cost (0.10 = 10%)."
+    )
+    max_step = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        default=Decimal("0.10"),
+        help_text="Largest relative change per step (0.10 = ±10%); empty = unlimited.",
+    )
+    price_ending = models.CharField(
+        max_length=4, blank=True, default="", help_text="Cents the price ends in: '99' gives x.99, '9' gives x.x9."
+    )
+    competitor_below = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Lowest allowed price below the cheapest competitor (0.05 = 5% below).",
+    )
+    competitor_above = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Highest allowed price above the cheapest competitor (0.10 = 10% above).",
+    )
+    alert_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        help_text="Alert when our price is more than this fraction above or below the cheapest competitor.",
+    )
+    overstock_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days of cover above which stock is cleared (no price increase)."
+    )
+    scarce_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days of cover below which stock is protected (no markdown)."
+    )
+
+    class Meta:
+        ordering = ["category_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_margin__gte=0), name="pricingrule_min_margin_gte_0"),
+            models.CheckConstraint(
+                condition=Q(max_step__isnull=True) | Q(max_step__gt=0), name="pricingrule_max_step_gt_0"
+            ),
+            models.CheckConstraint(condition=Q(alert_threshold__gte=0), name="pricingrule_alert_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rules for {self.category or 'every category (default)'}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.category_id is None and PricingRule.objects.filter(category__isnull=True).exclude(pk=self.pk).exists():
+            raise ValidationError("there is already a default rule (one without category)")
+
+
+class ElasticityEstimate(TimeStampedModel):
+    """Own-price elasticity of a product (at a location, or over all when empty) with its 95 % interval."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="elasticity_estimates")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="elasticity_estimates"
+    )
+    model_version = models.ForeignKey("ecomops.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    elasticity = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+    n_obs = models.PositiveIntegerField(default=0)
+    flags = models.JSONField(default=list, blank=True, help_text="positive_elasticity, wide_interval, ...")
+    explanation = models.TextField(blank=True)
+    cross_elasticities = models.JSONField(default=dict, blank=True, help_text="Substitute SKU -> cross elasticity.")
+
+    class Meta:
+        ordering = ["product_id", "location_id", "-model_version_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "product", "location"],
+                condition=Q(location__isnull=False),
+                name="elasticity_unique_version_product_location",
+            ),
+            models.UniqueConstraint(
+                fields=["model_version", "product"],
+                condition=Q(location__isnull=True),
+                name="elasticity_unique_version_product",
+            ),
+            models.CheckConstraint(condition=Q(low__lte=F("high")), name="elasticity_interval_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id or '*'} e={self.elasticity:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+    @property
+    def is_plausible(self) -> bool:
+        return not self.flags
+
+
+class PriceRecommendation(TimeStampedModel):
+    """A recommended price for a product at a location, with its expected impact, awaiting an analyst's decision."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        APPLIED = "applied", "Applied"
+        SUPERSEDED = "superseded", "Superseded"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_recommendations")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="price_recommendations"
+    )
+    model_version = models.ForeignKey(
+        "ecomops.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    as_of = models.DateField(db_index=True, help_text="Only data before this date was used.")
+    effective_from = models.DateField(help_text="Date the price takes effect once approved.")
+    current_price = models.DecimalField(max_digits=12, decimal_places=4)
+    recommended_price = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    competitor_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    elasticity = models.FloatField()
+    elasticity_low = models.FloatField()
+    elasticity_high = models.FloatField()
+    expected_units_current = models.FloatField()
+    expected_units = models.FloatField(help_text="Expected units per period at the recommended price.")
+    expected_revenue_current = models.FloatField()
+    expected_revenue = models.FloatField()
+    expected_profit_current = models.FloatField()
+    expected_profit = models.FloatField()
+    binding_rule = models.CharField(max_length=64, help_text="Rule whose bound set the price, or 'optimum'.")
+    demand_curve = models.JSONField(default=list, blank=True, help_text="[{price, units, revenue, profit}, ...]")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    applied_price = models.OneToOneField(
+        PriceHistory, null=True, blank=True, on_delete=models.SET_NULL, related_name="recommendation"
+    )
+
+    class Meta:
+        ordering = ["-as_of", "product_id", "location_id", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(recommended_price__gt=0), name="recommendation_price_positive"),
+            models.CheckConstraint(condition=Q(current_price__gt=0), name="recommendation_current_positive"),
+            models.UniqueConstraint(
+                fields=["product", "location"],
+                condition=Q(status="proposed") & Q(location__isnull=False),
+                name="recommendation_one_open_per_product_location",
+            ),
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(status="proposed") & Q(location__isnull=True),
+                name="recommendation_one_open_per_product",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.product_id}@{self.location_id or '*'} {self.current_price}→{self.recommended_price} ({self.status})"
+        )
+
+    @property
+    def change_pct(self) -> float:
+        return float(self.recommended_price / self.current_price - 1) * 100
+
+
+class CompetitorPriceAlert(TimeStampedModel):
+    """Our price is more than the category's threshold above or below the cheapest competitor."""
+
+    class Direction(models.TextChoices):
+        ABOVE = "above", "We are above the competition"
+        BELOW = "below", "We are below the competition"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="competitor_alerts")
+    competitor_price = models.ForeignKey(CompetitorPrice, on_delete=models.CASCADE, related_name="alerts")
+    our_price = models.DecimalField(max_digits=12, decimal_places=4)
+    gap = models.DecimalField(max_digits=8, decimal_places=4, help_text="our / competitor - 1")
+    threshold = models.DecimalField(max_digits=5, decimal_places=4)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["competitor_price"], name="competitoralert_one_per_observation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.direction} by {float(self.gap):+.1%}"
+
+
+class PriceChangeAudit(models.Model):
+    """Who changed which price, when, from what to what, and why. Written by services, never edited."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_audits")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=32, help_text="approved, rejected, applied, manual")
+    from_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    to_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    effective_from = models.DateField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.CharField(max_length=255, blank=True)
+    recommendation = models.ForeignKey(
+        PriceRecommendation, null=True, blank=True, on_delete=models.SET_NULL, related_name="audits"
+    )
+    price_history = models.ForeignKey(
+        PriceHistory, null=True, blank=True, on_delete=models.SET_NULL, related_name="audits"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.product_id}: {self.from_price}→{self.to_price} by {self.changed_by_id}"

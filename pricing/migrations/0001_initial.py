@@ -6,71 +6,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('inventory', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("inventory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompetitorPrice',
+            name="CompetitorPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('competitor', models.CharField(max_length=128)),
-                ('price', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('observed_at', models.DateTimeField(db_index=True)),
-                ('url', models.URLField(blank=True)),
-                ('source', models.CharField(default='api', max_length=32)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competitor_prices', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("competitor", models.CharField(max_length=128)),
+                ("price", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("observed_at", models.DateTimeField(db_index=True)),
+                ("url", models.URLField(blank=True)),
+                ("source", models.CharField(default="api", max_length=32)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="competitor_prices",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-observed_at', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'competitor', 'observed_at'), name='competitorprice_unique_observation'), models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='competitorprice_positive')],
+                "ordering": ["-observed_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("product", "competitor", "observed_at"), name="competitorprice_unique_observation"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("price__gt", 0)), name="competitorprice_positive"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PriceHistory',
+            name="PriceHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('price', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('effective_from', models.DateField(db_index=True)),
-                ('effective_to', models.DateField(blank=True, help_text='Last day in force, if known.', null=True)),
-                ('source', models.CharField(choices=[('import', 'Import'), ('manual', 'Manual'), ('recommendation', 'Approved recommendation'), ('api', 'API')], default='import', max_length=16)),
-                ('note', models.CharField(blank=True, max_length=255)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("price", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("effective_from", models.DateField(db_index=True)),
+                ("effective_to", models.DateField(blank=True, help_text="Last day in force, if known.", null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("import", "Import"),
+                            ("manual", "Manual"),
+                            ("recommendation", "Approved recommendation"),
+                            ("api", "API"),
+                        ],
+                        default="import",
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=255)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prices",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="prices", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'price history',
-                'ordering': ['product_id', 'location_id', '-effective_from'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('location__isnull', False)), fields=('product', 'location', 'effective_from'), name='price_unique_product_location_from'), models.UniqueConstraint(condition=models.Q(('location__isnull', True)), fields=('product', 'effective_from'), name='price_unique_product_from_everywhere'), models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='price_positive'), models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='price_period_ordered')],
+                "verbose_name_plural": "price history",
+                "ordering": ["product_id", "location_id", "-effective_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("location__isnull", False)),
+                        fields=("product", "location", "effective_from"),
+                        name="price_unique_product_location_from",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("location__isnull", True)),
+                        fields=("product", "effective_from"),
+                        name="price_unique_product_from_everywhere",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("price__gt", 0)), name="price_positive"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("effective_to__isnull", True),
+                            ("effective_to__gte", models.F("effective_from")),
+                            _connector="OR",
+                        ),
+                        name="price_period_ordered",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Promotion',
+            name="Promotion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('display', 'In-store display'), ('feature', 'Feature advertising'), ('discount', 'Discount')], max_length=16)),
-                ('starts_on', models.DateField(db_index=True)),
-                ('ends_on', models.DateField()),
-                ('discount_pct', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='promotions', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='promotions', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("display", "In-store display"),
+                            ("feature", "Feature advertising"),
+                            ("discount", "Discount"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("starts_on", models.DateField(db_index=True)),
+                ("ends_on", models.DateField()),
+                ("discount_pct", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="promotions",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="promotions", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on', 'product_id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='promotion_period_ordered'), models.UniqueConstraint(condition=models.Q(('location__isnull', False)), fields=('product', 'location', 'kind', 'starts_on'), name='promotion_unique_product_location_kind_start'), models.UniqueConstraint(condition=models.Q(('location__isnull', True)), fields=('product', 'kind', 'starts_on'), name='promotion_unique_product_kind_start_everywhere')],
+                "ordering": ["-starts_on", "product_id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_on__gte", models.F("starts_on"))), name="promotion_period_ordered"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("location__isnull", False)),
+                        fields=("product", "location", "kind", "starts_on"),
+                        name="promotion_unique_product_location_kind_start",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("location__isnull", True)),
+                        fields=("product", "kind", "starts_on"),
+                        name="promotion_unique_product_kind_start_everywhere",
+                    ),
+                ],
             },
         ),
     ]

@@ -109,10 +109,12 @@ def unconstrained_optimum(*, unit_cost: float, elasticity: float, objective: str
 
 def _ending_grid(lower: float, upper: float, ending: str) -> list[float]:
     if not ending:
-        lo, hi = math.ceil(lower * 100 - 1e-9), math.floor(upper * 100 + 1e-9)
+        # cents; hundredths of a cent for unit prices below 1 (e.g. Dominick's $/oz)
+        scale = 100 if lower >= 1 else 10000
+        lo, hi = math.ceil(lower * scale - 1e-9), math.floor(upper * scale + 1e-9)
         if hi - lo > 20000:
-            return list(np.linspace(lo, hi, 20001) / 100)
-        return [c / 100 for c in range(lo, hi + 1)]
+            return [round(v, 4) for v in np.linspace(lo, hi, 20001) / scale]
+        return [round(c / scale, 4) for c in range(lo, hi + 1)]
     modulus = 10 ** len(ending)
     cents = int(ending)
     unit = modulus / 100  # 99 -> whole units, 9 -> dimes
@@ -189,9 +191,9 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
     outcomes = [outcome(inp, p) for p in grid]
     best = max(outcomes, key=lambda o: (_objective(rules, o), -abs(o.price - p0)))
 
-    if target < lower - 1e-9 and abs(best.price - lower) <= _step(rules):
+    if target < lower - 1e-9 and abs(best.price - lower) <= _step(rules, lower):
         binding = owner_lower
-    elif target > upper + 1e-9 and abs(best.price - upper) <= _step(rules):
+    elif target > upper + 1e-9 and abs(best.price - upper) <= _step(rules, lower):
         binding = owner_upper
     elif rules.price_ending and not ending_relaxed:
         binding = "price_ending" if abs(best.price - target) > 0.005 else "optimum"
@@ -214,10 +216,10 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
     )
 
 
-def _step(rules: PricingRules) -> float:
+def _step(rules: PricingRules, lower: float = 1.0) -> float:
     """How far the grid may sit from a bound and still be 'at' it."""
     if not rules.price_ending:
-        return 0.0100001
+        return 0.0100001 if lower >= 1 else 0.000100001
     return 10 ** len(rules.price_ending) / 100 + 1e-6
 
 

@@ -1,0 +1,177 @@
+"""Reads of the pricing app: history frames for the models, prices in force, rules, competitor positions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from django.db.models import Min, OuterRef, QuerySet, Subquery
+
+from catalog.models import Category, Product
+from inventory.models import Location, SalesObservation, StockLevel
+
+from .ml.optimiser import PricingRules
+from .models import (
+    CompetitorPrice,
+    CompetitorPriceAlert,
+    ElasticityEstimate,
+    PriceChangeAudit,
+    PriceHistory,
+    PriceRecommendation,
+    PricingRule,
+)
+
+HISTORY_COLUMNS = [
+    "product",
+    "location",
+    "category",
+    "period_start",
+    "units",
+    "price",
+    "display",
+    "feature",
+    "discount",
+]
+
+
+def sales_history(*, until: date, products: QuerySet[Product] | None = None) -> pd.DataFrame:
+    """Point-of-sale history strictly before ``until`` as the frame ``pricing.ml`` fits on (SKU and location code
+    as keys). Rows without a price are left out: they say nothing about price response."""
+    observations = SalesObservation.objects.filter(period_start__lt=until, price__isnull=False)
+    if products is not None:
+        observations = observations.filter(product__in=products)
+    rows = observations.order_by("product_id", "location_id", "period_start").values_list(
+        "product__sku",
+        "location__code",
+        "product__category__name",
+        "period_start",
+        "units",
+        "price",
+        "on_display",
+        "on_feature",
+        "on_discount",
+    )
+    frame = pd.DataFrame(list(rows), columns=HISTORY_COLUMNS)
+    if frame.empty:
+        return frame
+    frame["price"] = frame["price"].astype(float)
+    frame["category"] = frame["category"].fillna("uncategorised")
+    for column in ("display", "feature", "discount"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def price_in_force(*, product: Product, location: Location | None, on: date) -> Decimal | None:
+    """The price of ``product`` at ``location`` on day ``on``: the latest location row, else the latest
+    everywhere row, else the last observed shelf price, else the list price."""
+    rows = PriceHistory.objects.filter(product=product, effective_from__lte=on)
+    if location is not None:
+        row = rows.filter(location=location).order_by("-effective_from").first()
+        if row is not None and (row.effective_to is None or row.effective_to >= on):
+            return row.price
+    row = rows.filter(location__isnull=True).order_by("-effective_from").first()
+    if row is not None and (row.effective_to is None or row.effective_to >= on):
+        return row.price
+    observed = SalesObservation.objects.filter(product=product, period_start__lte=on, price__isnull=False)
+    if location is not None:
+        observed = observed.filter(location=location)
+    last = observed.order_by("-period_start").values_list("price", flat=True).first()
+    if last is not None:
+        return last
+    return product.list_price
+
+
+def competitor_reference_price(*, product: Product, before: date, window_days: int = 30) -> Decimal | None:
+    """The cheapest competitor's latest price observed in the ``window_days`` before ``before``."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    end = timezone.make_aware(datetime.combine(before, time.min))
+    start = end - timedelta(days=window_days)
+    recent = CompetitorPrice.objects.filter(product=product, observed_at__gte=start, observed_at__lt=end)
+    latest = recent.filter(
+        pk=Subquery(
+            CompetitorPrice.objects.filter(
+                product=product, competitor=OuterRef("competitor"), observed_at__gte=start, observed_at__lt=end
+            )
+            .order_by("-observed_at", "-pk")
+            .values("pk")[:1]
+        )
+    )
+    return latest.aggregate(m=Min("price"))["m"]
+
+
+def pricing_rule_for(*, category: Category | None) -> PricingRule:
+    """The category's rule, else the default rule (no category), else an unsaved rule with the model defaults."""
+    if category is not None:
+        rule = PricingRule.objects.filter(category=category).first()
+        if rule is not None:
+            return rule
+    rule = PricingRule.objects.filter(category__isnull=True).order_by("pk").first()
+    return rule if rule is not None else PricingRule()
+
+
+def pricing_rules_as_ml(rule: PricingRule, *, period_days: int = 7) -> PricingRules:
+    def frac(value):
+        return float(value) if value is not None else None
+
+    return PricingRules(
+        objective=rule.objective,
+        min_margin=float(rule.min_margin),
+        max_step=frac(rule.max_step),
+        price_ending=rule.price_ending,
+        competitor_below=frac(rule.competitor_below),
+        competitor_above=frac(rule.competitor_above),
+        overstock_days=frac(rule.overstock_days),
+        scarce_days=frac(rule.scarce_days),
+        period_days=period_days,
+    )
+
+
+def stock_available(*, product: Product, location: Location | None) -> float | None:
+    if location is None:
+        return None
+    level = StockLevel.objects.filter(product=product, location=location).first()
+    return float(level.available) if level is not None else None
+
+
+def price_history_list() -> QuerySet[PriceHistory]:
+    return PriceHistory.objects.select_related("product", "location", "created_by").order_by(
+        "product_id", "location_id", "-effective_from", "pk"
+    )
+
+
+def promotion_list() -> QuerySet:
+    from .models import Promotion
+
+    return Promotion.objects.select_related("product", "location").order_by("-starts_on", "product_id", "pk")
+
+
+def competitor_price_list() -> QuerySet[CompetitorPrice]:
+    return CompetitorPrice.objects.select_related("product").order_by("-observed_at", "pk")
+
+
+def elasticity_list() -> QuerySet[ElasticityEstimate]:
+    return ElasticityEstimate.objects.select_related("product", "location", "model_version__registered_model").order_by(
+        "product_id", "location_id", "-model_version_id", "pk"
+    )
+
+
+def recommendation_list() -> QuerySet[PriceRecommendation]:
+    return PriceRecommendation.objects.select_related(
+        "product", "location", "decided_by", "model_version__registered_model"
+    ).order_by("-as_of", "product_id", "location_id", "pk")
+
+
+def competitor_alert_list() -> QuerySet[CompetitorPriceAlert]:
+    return CompetitorPriceAlert.objects.select_related("product", "competitor_price").order_by("-created_at", "-pk")
+
+
+def price_audit_list() -> QuerySet[PriceChangeAudit]:
+    return PriceChangeAudit.objects.select_related("product", "location", "changed_by").order_by("-changed_at", "-pk")
+
+
+def pricing_rule_list() -> QuerySet[PricingRule]:
+    return PricingRule.objects.select_related("category").order_by("category_id", "pk")
