@@ -712,7 +712,7 @@ def _reviews(ctx: _Context, order_pks) -> None:
     upsert(
         model=Review,
         rows=rows,
-        key=["source", "external_id", "order_id"],
+        key=["order_id", "external_id", "source"],
         fields=["score", "title", "text", "language", "created_at_source", "answered_at"],
         conflict_upsert=False,
         count=ctx.file(REVIEWS).table("feedback.Review"),

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .report import TableCount
 
 BATCH_SIZE = 2000
 LOOKUP_CHUNK = 900
+MAX_GROUPS = 60
 
 
 @dataclass
@@ -46,12 +48,22 @@ def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 
 def existing_rows(model: type[models.Model], key: Sequence[str], fields: Sequence[str], keys: Iterable[tuple]):
     """Stored rows whose key is among ``keys``: ``{key tuple: {"pk": ..., field: value}}`` (lowest pk wins)."""
-    keys = list(set(keys))
+    keys = sorted(set(keys), key=lambda k: tuple(str(v) for v in k))
     found: dict[tuple, dict] = {}
     for part in chunks(keys, LOOKUP_CHUNK):
-        filters = {f"{name}__in": {k[i] for k in part} for i, name in enumerate(key)}
         wanted = set(part)
-        for values in model._default_manager.filter(**filters).order_by("-pk").values("pk", *key, *fields):
+        groups: dict[tuple, set] = {}
+        for k in part:
+            groups.setdefault(k[:-1], set()).add(k[-1])
+        if len(key) > 1 and len(groups) <= MAX_GROUPS:
+            # Few leading-key groups (a store-brand's weeks): ask for exactly those rows.
+            condition = Q()
+            for head, lasts in groups.items():
+                condition |= Q(**dict(zip(key[:-1], head, strict=True)), **{f"{key[-1]}__in": lasts})
+            queryset = model._default_manager.filter(condition)
+        else:
+            queryset = model._default_manager.filter(**{f"{key[0]}__in": {k[0] for k in part}})
+        for values in queryset.order_by("-pk").values("pk", *key, *fields):
             k = tuple(values[name] for name in key)
             if k in wanted:
                 found[k] = values
