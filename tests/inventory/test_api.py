@@ -1,0 +1,144 @@
+"""Inventory REST API: the ledger through /stock-movements/, read-only levels, bulk movements."""
+
+import pytest
+
+from inventory.models import StockLevel, StockMovement
+from inventory.services import stock_receive, stock_reserve
+from tests.factories import LocationFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair():
+    return ProductFactory(sku="P1"), LocationFactory(code="WH1")
+
+
+def level_of(product, location):
+    level = StockLevel.objects.get(product=product, location=location)
+    return level.on_hand, level.reserved
+
+
+def test_movement_posted_goes_through_the_ledger(api_client, pair, operator_user):
+    product, location = pair
+    payload = {
+        "product": product.pk,
+        "location": location.pk,
+        "on_hand_delta": 5,
+        "reason": "receipt",
+        "idempotency_key": "rcv-1",
+        "reference": "PO-1",
+    }
+    response = api_client.post("/api/v1/stock-movements/", payload, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["sku"], body["location_code"], body["on_hand_delta"], body["created_by"]) == (
+        "P1",
+        "WH1",
+        5,
+        "operator",
+    )
+    assert level_of(product, location) == (5, 0)
+
+    again = api_client.post("/api/v1/stock-movements/", payload, format="json")
+    assert again.status_code == 200
+    assert again.json()["id"] == body["id"]
+    assert level_of(product, location) == (5, 0)
+
+
+def test_movement_the_stock_cannot_cover_is_409_and_changes_nothing(api_client, pair):
+    product, location = pair
+    stock_receive(product=product, location=location, quantity=2, key="r")
+    payload = {"product": product.pk, "location": location.pk, "reserved_delta": 3, "reason": "reservation"}
+    response = api_client.post("/api/v1/stock-movements/", {**payload, "idempotency_key": "x"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "insufficient stock of P1 at WH1: requested 3, available 2"}
+    assert level_of(product, location) == (2, 0)
+    assert StockMovement.objects.count() == 1
+
+
+def test_reused_key_with_other_values_is_409(api_client, pair):
+    product, location = pair
+    stock_receive(product=product, location=location, quantity=2, key="r")
+    payload = {"product": product.pk, "location": location.pk, "on_hand_delta": 9, "reason": "receipt"}
+    response = api_client.post("/api/v1/stock-movements/", {**payload, "idempotency_key": "r"}, format="json")
+    assert response.status_code == 409
+    assert "'r' was already used for a different movement" in response.json()["detail"]
+    assert level_of(product, location) == (2, 0)
+
+
+def test_ledger_and_levels_cannot_be_edited(api_client, pair):
+    product, location = pair
+    movement = stock_receive(product=product, location=location, quantity=2, key="r")
+    level = StockLevel.objects.get()
+    assert api_client.patch(f"/api/v1/stock-movements/{movement.pk}/", {"on_hand_delta": 100}).status_code == 405
+    assert api_client.delete(f"/api/v1/stock-movements/{movement.pk}/").status_code == 405
+    assert api_client.patch(f"/api/v1/stock-levels/{level.pk}/", {"on_hand": 100}).status_code == 405
+    assert api_client.post("/api/v1/stock-levels/", {"product": product.pk}).status_code == 405
+    assert level_of(product, location) == (2, 0)
+
+
+def test_bulk_movements_apply_valid_rows_and_report_the_others(api_client, pair):
+    product, location = pair
+    stock_receive(product=product, location=location, quantity=1, key="old")
+    rows = [
+        {"sku": "P1", "location": "WH1", "reason": "receipt", "on_hand_delta": 10, "key": "b-1"},
+        {"sku": "P1", "location": "WH1", "reason": "reservation", "reserved_delta": 4, "key": "b-2"},
+        {"sku": "P1", "location": "WH1", "reason": "reservation", "reserved_delta": 50, "key": "b-3"},
+        {"sku": "NOPE", "location": "WH9", "reason": "receipt", "on_hand_delta": 1, "key": "b-4"},
+        {"sku": "P1", "location": "WH1", "reason": "count", "counted": 7, "key": "b-5"},
+        {"sku": "P1", "location": "WH1", "reason": "receipt", "on_hand_delta": 1, "key": "old"},
+        {"sku": "P1", "location": "WH1", "reason": "receipt", "key": "b-6"},
+    ]
+
+    response = api_client.post("/api/v1/stock-movements/bulk/", rows, format="json")
+
+    assert response.status_code == 207
+    body = response.json()
+    assert [row["status"] for row in body] == [
+        "created",
+        "created",
+        "rejected",
+        "rejected",
+        "created",
+        "unchanged",
+        "rejected",
+    ]
+    assert body[2]["errors"] == {"non_field_errors": ["insufficient stock of P1 at WH1: requested 50, available 7"]}
+    assert body[3]["errors"] == {"sku": ["unknown SKU 'NOPE'"], "location": ["unknown location 'WH9'"]}
+    assert body[6]["errors"] == {"non_field_errors": ["a movement must change on_hand_delta or reserved_delta"]}
+    assert level_of(product, location) == (7, 4)
+    assert StockMovement.objects.get(idempotency_key="b-5").on_hand_delta == -4
+
+
+def test_stock_level_list_has_available(api_client, pair):
+    product, location = pair
+    stock_receive(product=product, location=location, quantity=5, key="r")
+    stock_reserve(product=product, location=location, quantity=2, key="s")
+    response = api_client.get("/api/v1/stock-levels/", {"sku": "P1"})
+    assert response.status_code == 200
+    assert [
+        (r["sku"], r["location_code"], r["on_hand"], r["reserved"], r["available"]) for r in response.json()["results"]
+    ] == [("P1", "WH1", 5, 2, 3)]
+
+
+def test_purchase_order_records_its_author(api_client, operator_user):
+    from inventory.models import PurchaseOrder, Supplier
+    from tests.factories import LocationFactory as Loc
+
+    supplier = Supplier.objects.create(code="SUP", name="Supplier")
+    location = Loc()
+    response = api_client.post(
+        "/api/v1/purchase-orders/",
+        {
+            "number": "PO-1",
+            "supplier": supplier.pk,
+            "location": location.pk,
+            "created_by": 999,
+            "approved_at": "2020-01-01T00:00:00Z",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    po = PurchaseOrder.objects.get()
+    assert (po.created_by, po.approved_at, po.approved_by) == (operator_user, None, None)
