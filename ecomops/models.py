@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class TimeStampedModel(models.Model):
@@ -37,10 +37,18 @@ class JobRun(TimeStampedModel):
     )
     requested_via = models.CharField(max_length=32, blank=True, help_text="admin, api, command, schedule, ...")
     celery_task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    queue = models.CharField(max_length=32, blank=True, help_text="Celery queue it was sent to.")
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     time_limit_seconds = models.PositiveIntegerField(default=3600)
+    # The claim of the attempt now running: only the holder of the token may write progress and results, so a
+    # superseded attempt (its worker was presumed lost) can never overwrite the one that replaced it.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    worker = models.CharField(max_length=255, blank=True, help_text="host:pid of the process running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0, help_text="Fan-out: chunks queued.")
+    chunks_done = models.PositiveIntegerField(default=0, help_text="Fan-out: chunks finished.")
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     log = models.TextField(blank=True)
@@ -50,6 +58,7 @@ class JobRun(TimeStampedModel):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="jobrun_progress_at_most_100"),
+            models.CheckConstraint(condition=Q(chunks_done__lte=F("chunks_total")), name="jobrun_chunks_done_le_total"),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +73,12 @@ class JobRun(TimeStampedModel):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def model_name(self) -> str:
+        """``demand`` for ``train:demand`` / ``score:demand``; empty for other kinds."""
+        action, _, name = self.kind.partition(":")
+        return name if action in {"train", "score"} else ""
 
 
 class RegisteredModel(TimeStampedModel):

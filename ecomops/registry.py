@@ -11,6 +11,7 @@ been checked. Two formats:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import pickle
@@ -25,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .jobs import JobCanceled, JobSuperseded
 from .models import JobRun, ModelVersion, RegisteredModel
 
 ENVELOPE_MAGIC = b"ECOMOPS-ARTIFACT-1\n"
@@ -66,10 +68,8 @@ def library_versions() -> dict[str, str]:
 
     versions = {"python": platform.python_version()}
     for name in (*_PINNED_LIBRARIES, "torch", "Django"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             versions[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return versions
 
 
@@ -98,6 +98,18 @@ def _serialize(trained: TrainedModel) -> bytes:
     raise ValueError(f"unknown artifact format {trained.artifact_format!r}")
 
 
+def _check_job_claim(job: JobRun | None) -> None:
+    """A job attempt that was canceled or taken over by another attempt must not store a version."""
+    token = getattr(job, "_claim_token", None)
+    if job is None or token is None:
+        return
+    current = JobRun.objects.select_for_update().filter(pk=job.pk).values("state", "claim_token").first()
+    if current is None or current["state"] == JobRun.State.CANCELED:
+        raise JobCanceled(f"job {job.pk} was canceled; no version stored")
+    if current["state"] != JobRun.State.RUNNING or current["claim_token"] != token:
+        raise JobSuperseded(f"job {job.pk} is run by another attempt; no version stored")
+
+
 def model_version_register(*, spec: ModelSpec, trained: TrainedModel, job: JobRun | None = None) -> ModelVersion:
     """Store the artifact and create the next version number as a candidate."""
     registered = registered_model_get_or_create(spec=spec)
@@ -106,6 +118,7 @@ def model_version_register(*, spec: ModelSpec, trained: TrainedModel, job: JobRu
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                _check_job_claim(job)
                 number = (registered.versions.aggregate(m=Max("version"))["m"] or 0) + 1
                 version = ModelVersion(
                     registered_model=registered,

@@ -28,6 +28,23 @@ def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Celery runs tasks in-process in ordinary tests, also when REDIS_URL is set (CI on Postgres + Redis).
+
+    Tests marked ``real_worker`` talk to real worker processes instead (see tests/ecomops/test_real_worker.py).
+    """
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    from ecomops.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture
 def operator_user(db, django_user_model):
     """A staff user in the operator group with every model permission, as a daily admin user has."""

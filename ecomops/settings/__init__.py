@@ -187,7 +187,20 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = False
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CELERY_RESULT_BACKEND = None
+# Results only for fan-out chords (ecomops.fanout); every other task keeps its result in our tables.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 24 * 3600
+from kombu import Queue  # noqa: E402
+
+CELERY_TASK_QUEUES = [Queue("default"), Queue("ml"), Queue("gpu")]
+# Jobs (ecomops.tasks.run_job_task) are routed per kind when queued (job_handler(queue=...)).
+CELERY_TASK_ROUTES = {
+    "ecomops.tasks.fail_stuck_jobs_task": {"queue": "default"},
+    "ecomops.tasks.train_all_task": {"queue": "default"},
+    "ecomops.tasks.score_all_task": {"queue": "default"},
+}
+# Where gpu jobs go: "gpu" (workers on GPU nodes run `celery -A ecomops worker -Q gpu`), or "ml" where none.
+ECOMOPS_GPU_QUEUE = env("ECOMOPS_GPU_QUEUE", default="gpu")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True

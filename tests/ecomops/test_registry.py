@@ -18,7 +18,8 @@ SPEC = ModelSpec(name="unit-test-model", primary_metric="mase", higher_is_better
 
 def _register(mase: float) -> ModelVersion:
     return model_version_register(
-        spec=SPEC, trained=TrainedModel(algorithm="mean", artifact={"mean": mase}, metrics={"mase": mase}, as_of=date(2018, 1, 1))
+        spec=SPEC,
+        trained=TrainedModel(algorithm="mean", artifact={"mean": mase}, metrics={"mase": mase}, as_of=date(2018, 1, 1)),
     )
 
 

@@ -1,0 +1,252 @@
+"""Admin of the platform: jobs with their progress and log, the model registry with retrain / re-score / promote."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from .jobs import job_cancel
+from .models import JobRun, ModelVersion, RegisteredModel
+from .registry import model_version_activate
+from .services import registered_models_job_start
+
+
+def progress_bar(job: JobRun) -> str:
+    return format_html(
+        '<span class="progress" role="progressbar" aria-valuenow="{0}" aria-valuemin="0" aria-valuemax="100" '
+        'data-job="{1}" data-state="{2}" title="{0}% {3}" style="display:inline-block;width:120px;height:12px;'
+        'background:var(--darkened-bg);border-radius:3px;vertical-align:middle">'
+        '<span style="display:block;height:100%;width:{0}%;background:{4};border-radius:3px"></span></span> {0}%',
+        job.progress,
+        job.pk,
+        job.state,
+        job.progress_message,
+        "var(--error-fg)" if job.state == JobRun.State.FAILED else "var(--primary)",
+    )
+
+
+def _pretty_json(value) -> str:
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', json.dumps(value, indent=2, default=str))
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "state", "progress_display", "progress_message", "requested_via", "requested_by"]
+    list_display += ["created_at", "duration"]
+    list_filter = ["state", "kind", "requested_via", "queue"]
+    search_fields = ["kind", "error", "celery_task_id"]
+    date_hierarchy = "created_at"
+    actions = ["cancel_jobs"]
+    list_select_related = ["requested_by"]
+    change_form_template = "admin/ecomops/jobrun/change_form.html"
+    change_list_template = "admin/ecomops/jobrun/change_list.html"
+    fieldsets = [
+        (None, {"fields": ["kind", "state", "progress_display", "progress_message", "parameters_display"]}),
+        ("Who and when", {"fields": ["requested_by", "requested_via", "created_at", "started_at", "finished_at"]}),
+        ("Execution", {"fields": ["queue", "celery_task_id", "worker", "attempts", "time_limit_seconds"]}),
+        ("Outcome", {"fields": ["result_display", "error", "traceback_display", "log_display"]}),
+    ]
+
+    @admin.display(description="progress", ordering="progress")
+    def progress_display(self, job: JobRun) -> str:
+        return progress_bar(job)
+
+    @admin.display(description="duration")
+    def duration(self, job: JobRun) -> str:
+        seconds = job.duration_seconds
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+    @admin.display(description="parameters")
+    def parameters_display(self, job: JobRun) -> str:
+        return _pretty_json(job.parameters)
+
+    @admin.display(description="result")
+    def result_display(self, job: JobRun) -> str:
+        return _pretty_json(job.result)
+
+    @admin.display(description="traceback")
+    def traceback_display(self, job: JobRun) -> str:
+        return format_html('<pre class="job-traceback" style="white-space:pre-wrap;margin:0">{}</pre>', job.traceback)
+
+    @admin.display(description="log")
+    def log_display(self, job: JobRun) -> str:
+        return format_html(
+            '<pre class="job-log" style="white-space:pre-wrap;max-height:30em;overflow:auto;margin:0">{}</pre>',
+            job.log,
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # jobs are started by retrain/re-score actions, the API, commands and schedules
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Cancel selected jobs", permissions=["change"])
+    def cancel_jobs(self, request, queryset):
+        canceled = sum(job_cancel(job=job) for job in queryset)
+        skipped = queryset.count() - canceled
+        self.message_user(request, f"Canceled {canceled} job(s); {skipped} had already finished.", messages.SUCCESS)
+
+
+class ModelVersionInline(admin.TabularInline):
+    model = ModelVersion
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["version", "status", "algorithm", "primary_metric_value", "device", "as_of", "created_at"]
+    readonly_fields = fields
+    ordering = ["-version"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="primary metric")
+    def primary_metric_value(self, version: ModelVersion):
+        return version.metrics.get(version.registered_model.primary_metric, "")
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "primary_metric", "higher_is_better", "active_version_display", "report_link"]
+    search_fields = ["name", "description"]
+    inlines = [ModelVersionInline]
+    actions = ["retrain", "rescore"]
+    readonly_fields = ["name", "primary_metric", "higher_is_better", "report_link"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("versions")
+
+    @admin.display(description="active version")
+    def active_version_display(self, model: RegisteredModel) -> str:
+        active = next((v for v in model.versions.all() if v.status == ModelVersion.Status.ACTIVE), None)
+        if active is None:
+            return "-"
+        return f"v{active.version}: {model.primary_metric} = {active.metrics.get(model.primary_metric, '?')}"
+
+    @admin.display(description="report")
+    def report_link(self, model: RegisteredModel) -> str:
+        return format_html('<a href="{}">report</a>', reverse("ecomops_reports:model", args=[model.name]))
+
+    def has_add_permission(self, request) -> bool:
+        return False  # models register themselves when first trained
+
+    def _start(self, request, queryset, action: str):
+        jobs, missing = registered_models_job_start(
+            models=list(queryset), action=action, requested_by=request.user, requested_via="admin"
+        )
+        if missing:
+            self.message_user(
+                request, f"No {action} job exists for: {', '.join(missing)}; nothing started for them.", messages.ERROR
+            )
+        if jobs:
+            links = format_html_join(
+                ", ", '<a href="{}">{} #{}</a>', ((_job_url(job), job.kind, job.pk) for job in jobs)
+            )
+            self.message_user(request, format_html("Started {}.", links), messages.SUCCESS)
+        if len(jobs) == 1:
+            return HttpResponseRedirect(_job_url(jobs[0]))
+        return None
+
+    @admin.action(description="Retrain selected models", permissions=["change"])
+    def retrain(self, request, queryset):
+        return self._start(request, queryset, "train")
+
+    @admin.action(description="Re-score with the active version", permissions=["change"])
+    def rescore(self, request, queryset):
+        return self._start(request, queryset, "score")
+
+
+def _job_url(job: JobRun) -> str:
+    return reverse("admin:ecomops_jobrun_change", args=[job.pk])
+
+
+class PromoteForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Why this version should serve although it may not beat the active one on the backtest.",
+    )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "registered_model", "version", "status", "algorithm", "primary_metric_value", "device"]
+    list_display += ["as_of", "created_at", "trained_by_job"]
+    list_filter = ["status", "registered_model", "device"]
+    list_select_related = ["registered_model", "trained_by_job"]
+    search_fields = ["registered_model__name", "algorithm"]
+    actions = ["promote"]
+    fieldsets = [
+        (None, {"fields": ["registered_model", "version", "status", "algorithm", "device", "trained_by_job"]}),
+        ("Backtest", {"fields": ["metrics_display", "parameters_display"]}),
+        ("Explanation", {"fields": ["explanation_display"]}),
+        ("Data", {"fields": ["data_start", "data_end", "as_of", "library_versions_display"]}),
+        ("Artifact", {"fields": ["artifact", "artifact_sha256"]}),
+        ("Promotion", {"fields": ["activated_at", "promoted_by", "promotion_note"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # prediction rows point at versions
+
+    @admin.display(description="primary metric")
+    def primary_metric_value(self, version: ModelVersion):
+        metric = version.registered_model.primary_metric
+        return f"{metric} = {version.metrics.get(metric, '?')}"
+
+    @admin.display(description="metrics")
+    def metrics_display(self, version: ModelVersion) -> str:
+        return _pretty_json(version.metrics)
+
+    @admin.display(description="parameters")
+    def parameters_display(self, version: ModelVersion) -> str:
+        return _pretty_json(version.parameters)
+
+    @admin.display(description="library versions")
+    def library_versions_display(self, version: ModelVersion) -> str:
+        return _pretty_json(version.library_versions)
+
+    @admin.display(description="explanation")
+    def explanation_display(self, version: ModelVersion) -> str:
+        link = format_html(
+            '<a href="{}?version={}">Charts in the model report</a>',
+            reverse("ecomops_reports:model", args=[version.registered_model.name]),
+            version.version,
+        )
+        return format_html("{}{}", link, _pretty_json(version.explanation))
+
+    @admin.action(description="Promote to active (by hand, with a note)", permissions=["change"])
+    def promote(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to promote.", messages.ERROR)
+            return None
+        version = queryset.select_related("registered_model").get()
+        form = PromoteForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            model_version_activate(version=version, user=request.user, note=form.cleaned_data["note"])
+            self.message_user(request, f"{version.registered_model.name} v{version.version} is now active.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Promote {version.registered_model.name} v{version.version} to active",
+            "version": version,
+            "active": version.registered_model.active_version,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ecomops/modelversion/promote.html", context)
