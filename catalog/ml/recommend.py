@@ -83,14 +83,19 @@ class EaseRecommender:
         return [(self.items_[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def recommend_many(self, matrix: sparse.csr_matrix, *, n: int = 10, batch: int = 2048) -> np.ndarray:
-        """Top-``n`` item positions for every row of a user x model-item matrix, seen items excluded."""
+        """Top-``n`` item positions for every row of a user x model-item matrix, seen items excluded (their
+        positions come last with score -inf when a row has fewer than ``n`` unseen items)."""
+        n = min(n, matrix.shape[1])
         out = np.zeros((matrix.shape[0], n), dtype=np.int64)
         for start in range(0, matrix.shape[0], batch):
             block = matrix[start : start + batch]
             scores = np.asarray(block @ self.weights_)
             scores[block.nonzero()] = -np.inf
-            part = np.argpartition(-scores, kth=min(n, scores.shape[1] - 1), axis=1)[:, :n]
-            order = np.take_along_axis(scores, part, axis=1).argsort(axis=1)[:, ::-1]
+            if n < scores.shape[1]:
+                part = np.argpartition(-scores, kth=n - 1, axis=1)[:, :n]
+            else:
+                part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+            order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
             out[start : start + batch] = np.take_along_axis(part, order, axis=1)
         return out
 

@@ -1,0 +1,166 @@
+"""Recommendations: bought-together on crafted baskets, personalised top-N with filters, the API endpoints."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from catalog.ml.recommend import EaseRecommender, bought_together, popular_items, ranking_metrics, split_per_user
+from catalog.models import CustomerRecommendation, PopularProduct, ProductAssociation
+from catalog.services_customers import (
+    customer_recommendations,
+    product_bought_together,
+    recommendations_train_and_store,
+)
+from ecomops.models import ModelVersion
+from tests.factories import (
+    CategoryFactory,
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    StockLevelFactory,
+)
+
+BASKETS = pd.DataFrame(
+    [(1, "A"), (1, "B"), (2, "A"), (2, "B"), (3, "A"), (3, "C"), (4, "B"), (4, "C"), (5, "D")],
+    columns=["basket", "item"],
+)
+
+
+def test_bought_together_counts_confidence_and_lift_on_crafted_baskets():
+    pairs = bought_together(BASKETS, min_count=1)
+
+    a = pairs[pairs["item"] == "A"]
+    assert a["other"].tolist() == ["B", "C"]
+    assert a["count"].tolist() == [2, 1]
+    assert a["confidence"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert a["lift"].tolist() == pytest.approx([(2 / 3) / (3 / 5), (1 / 3) / (2 / 5)])
+    assert "D" not in set(pairs["item"]) | set(pairs["other"])  # bought alone: no partner
+    assert bought_together(BASKETS, min_count=2)[["item", "other"]].values.tolist() == [["A", "B"], ["B", "A"]]
+
+
+def test_ease_never_recommends_history_or_excluded_items():
+    frame = pd.DataFrame(
+        [(u, i) for u, items in {1: "AB", 2: "AB", 3: "ABC", 4: "CD", 5: "CD", 6: "A"}.items() for i in items],
+        columns=["user", "item"],
+    )
+    model = EaseRecommender(l2=1.0).fit(frame)
+
+    recs = [item for item, _ in model.recommend(["A"], n=3)]
+    assert recs[0] == "B"
+    assert "A" not in recs
+    assert "B" not in [item for item, _ in model.recommend(["A"], n=3, exclude=["B"])]
+    assert popular_items(frame, n=2) == ["A", "B"]
+
+
+def test_split_and_metrics_are_exact():
+    frame = pd.DataFrame({"user": [1] * 8 + [2], "item": list("abcdefgh") + ["a"]})
+    train, test = split_per_user(frame, test_fraction=0.25, seed=3)
+    assert (len(train), len(test)) == (7, 2)  # user 1: 2 of 8 held out; user 2 has one item and stays in train
+    metrics = ranking_metrics({1: ["x", "b", "y"]}, {1: {"b", "z"}}, k=10, n_items=4)
+    assert metrics["precision@10"] == pytest.approx(0.1)
+    assert metrics["recall@10"] == pytest.approx(0.5)
+    assert metrics["ndcg@10"] == pytest.approx((1 / 1.5849625007211563) / (1 + 1 / 1.5849625007211563))
+    assert metrics["coverage"] == pytest.approx(3 / 4)
+
+
+@pytest.fixture
+def shop(db):
+    category = CategoryFactory(name="livros", name_en="Books")
+    products = {name: ProductFactory(sku=name, category=category) for name in "ABCDE"}
+    customers = {}
+    purchases = {"u1": "AB", "u2": "AB", "u3": "ABC", "u4": "CD", "u5": "CD", "u6": "A", "u7": "E"}
+    for number, (name, items) in enumerate(purchases.items()):
+        customers[name] = customer = CustomerFactory(external_id=name)
+        order = OrderFactory(customer=customer, purchased_at=datetime(2018, 3, 1 + number, tzinfo=UTC))
+        for line, item in enumerate(items, start=1):
+            OrderLineFactory(order=order, line_number=line, product=products[item], unit_price=Decimal("10.00"))
+    return {"products": products, "customers": customers}
+
+
+def test_train_stores_versioned_rows_and_serves_filtered_recommendations(shop):
+    p, c = shop["products"], shop["customers"]
+    result = recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
+
+    assert result.promoted is True
+    version = ModelVersion.objects.get(registered_model__name="customers-recommendations")
+    assert set(CustomerRecommendation.objects.values_list("model_version", flat=True)) == {version.pk}
+    assert list(ProductAssociation.objects.filter(product=p["A"]).values_list("other__sku", "count")) == [
+        ("B", 3),
+        ("C", 1),
+    ]
+    assert list(PopularProduct.objects.filter(category=None).values_list("product__sku", flat=True)[:2]) == ["A", "B"]
+
+    recs = customer_recommendations(customer=c["u6"], limit=3)
+    assert [(r.product_id, r.reason) for r in recs][0] == (p["B"].pk, "personalised")
+    assert p["A"].pk not in [r.product_id for r in recs]  # already bought
+
+    StockLevelFactory(product=p["B"], on_hand=0)  # out of stock now
+    recs = customer_recommendations(customer=c["u6"], limit=3)
+    assert p["B"].pk not in [r.product_id for r in recs]
+    assert len(recs) == 3
+    assert {r.product_id for r in recs} <= {p["C"].pk, p["D"].pk, p["E"].pk}
+
+
+def test_cold_start_customer_gets_best_sellers(shop):
+    recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
+    newcomer = CustomerFactory(external_id="new")
+
+    recs = customer_recommendations(customer=newcomer, limit=2)
+
+    assert [(r.product_id, r.reason) for r in recs] == [
+        (shop["products"]["A"].pk, "popular"),
+        (shop["products"]["B"].pk, "popular"),
+    ]
+
+
+def test_bought_together_skips_out_of_stock_and_tops_up_from_category(shop):
+    p = shop["products"]
+    recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
+    StockLevelFactory(product=p["B"], on_hand=5, reserved=5)  # nothing available
+
+    recs = product_bought_together(product=p["A"], limit=2)
+
+    assert [(r.product_id, r.reason) for r in recs] == [
+        (p["C"].pk, "bought_together"),
+        (p["D"].pk, "popular_in_category"),
+    ]
+
+
+def test_recommendation_endpoints(api_client, shop):
+    p, c = shop["products"], shop["customers"]
+    recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
+
+    response = api_client.get(f"/api/v1/customers/{c['u6'].pk}/recommendations/?limit=1")
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {
+            "product": p["B"].pk,
+            "sku": "B",
+            "name": p["B"].name,
+            "category": "Books",
+            "list_price": "10.00",
+            "score": response.json()["results"][0]["score"],
+            "reason": "personalised",
+        }
+    ]
+    response = api_client.get(f"/api/v1/products/{p['A'].pk}/bought-together/?limit=2")
+    assert [(r["sku"], r["reason"]) for r in response.json()["results"]] == [
+        ("B", "bought_together"),
+        ("C", "bought_together"),
+    ]
+    assert api_client.get("/api/v1/customers/999999/recommendations/").status_code == 404
+    bad = api_client.get(f"/api/v1/customers/{c['u6'].pk}/recommendations/?limit=zero")
+    assert bad.status_code == 400
+    assert bad.json() == {"limit": "must be an integer from 1 to 50, got 'zero'"}
+
+
+def test_recommendations_need_permission(db, django_user_model, shop):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    assert client.get(f"/api/v1/customers/{shop['customers']['u6'].pk}/recommendations/").status_code in (401, 403)
+    client.force_authenticate(django_user_model.objects.create_user(username="nobody", password="x-12345678"))
+    assert client.get(f"/api/v1/customers/{shop['customers']['u6'].pk}/recommendations/").status_code == 403
