@@ -472,3 +472,26 @@ def competitor_alert_acknowledge(*, alert_ids: list[int]) -> int:
     return CompetitorPriceAlert.objects.filter(pk__in=alert_ids, status=CompetitorPriceAlert.Status.OPEN).update(
         status=CompetitorPriceAlert.Status.ACKNOWLEDGED
     )
+
+
+def price_change_audit_record(*, price_row: PriceHistory, user=None, reason: str = "") -> PriceChangeAudit:
+    """Audit a price row written outside :func:`price_plan` (CSV import), with the price it replaced."""
+    previous = (
+        PriceHistory.objects.filter(
+            product=price_row.product, location=price_row.location, effective_from__lt=price_row.effective_from
+        )
+        .order_by("-effective_from")
+        .values_list("price", flat=True)
+        .first()
+    )
+    return _audit(
+        product=price_row.product,
+        location=price_row.location,
+        action="import",
+        from_price=previous,
+        to_price=price_row.price,
+        effective_from=price_row.effective_from,
+        changed_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        reason=reason[:255],
+        price_history=price_row,
+    )

@@ -1,0 +1,110 @@
+"""The price-response model recovers known elasticities, pools thin series and flags implausible estimates."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.ml.response import PriceResponseModel, PriceResponseParams, choose_substitutes, select_params
+from pricing.ml.simulator import simulate_market
+
+
+@pytest.fixture(scope="module")
+def market():
+    return simulate_market(n_products=12, n_categories=2, n_locations=8, n_weeks=104, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(market):
+    return PriceResponseModel(PriceResponseParams(fourier_order=1)).fit(market.history)
+
+
+def test_recovers_product_elasticities_within_tolerance(market, fitted):
+    estimates = {r.product: r for r in fitted.elasticities() if r.location is None}
+    errors = np.array([abs(estimates[t.product].elasticity - t.elasticity) for t in market.truth.itertuples()])
+    assert (errors <= 0.2).mean() >= 0.8
+    inside = [estimates[t.product].low <= t.elasticity <= estimates[t.product].high for t in market.truth.itertuples()]
+    assert sum(inside) >= 9
+
+
+def test_every_series_has_an_interval(fitted):
+    rows = fitted.elasticities()
+    assert len([r for r in rows if r.location is None]) == 12
+    assert len([r for r in rows if r.location is not None]) == 96
+    assert all(r.low < r.elasticity < r.high for r in rows)
+
+
+def test_predicts_held_out_weeks_better_than_the_series_mean(market):
+    history = market.history
+    cutoff = history["period_start"].sort_values().unique()[-10]
+    train, test = history[history["period_start"] < cutoff], history[history["period_start"] >= cutoff]
+    test = test[test["units"] > 0]
+    model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(train)
+    predicted = model.predict(test.drop(columns=["units"]))
+    actual = np.log(test["units"].to_numpy())
+    naive = (
+        train[train["units"] > 0].assign(y=lambda d: np.log(d["units"])).groupby(["product", "location"])["y"].mean()
+    )
+    naive_pred = naive.reindex(pd.MultiIndex.from_frame(test[["product", "location"]])).to_numpy()
+    assert np.mean((actual - predicted) ** 2) < 0.5 * np.mean((actual - naive_pred) ** 2)
+
+
+def test_thin_series_is_pooled_towards_its_product(market):
+    history = market.history
+    # one location keeps only 14 weeks: its elasticity should stay near the product's, with a wider interval
+    thin = history[
+        (history["location"] == "LOC-0")
+        & (history["period_start"] >= history["period_start"].max() - pd.Timedelta(weeks=13))
+    ]
+    data = pd.concat([history[history["location"] != "LOC-0"], thin])
+    model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(data)
+    rows = {(r.product, r.location): r for r in model.elasticities()}
+    product = market.truth["product"].iloc[0]
+    thin_row, product_row = rows[(product, "LOC-0")], rows[(product, None)]
+    # the simulator has no between-location spread, so empirical Bayes pools the thin series fully
+    assert thin_row.n_obs == 14
+    assert thin_row.elasticity == pytest.approx(product_row.elasticity, abs=0.05)
+    assert (thin_row.high - thin_row.low) >= (product_row.high - product_row.low) - 1e-9
+
+
+def test_positive_elasticity_is_flagged_and_explained():
+    rng = np.random.default_rng(0)
+    weeks = pd.date_range("2024-01-01", periods=60, freq="7D")
+    price = np.exp(rng.normal(0, 0.1, 60)) * 5
+    units = np.exp(3 + 1.5 * np.log(price / 5) + rng.normal(0, 0.05, 60))  # demand rising with price
+    frame = pd.DataFrame({"product": "P", "location": "L", "period_start": weeks, "units": units, "price": price})
+    row = next(r for r in PriceResponseModel().fit(frame).elasticities() if r.location is None)
+    assert row.elasticity == pytest.approx(1.5, abs=0.2)
+    assert "positive_elasticity" in row.flags
+    assert "is positive" in row.explanation
+
+
+def test_no_price_variation_gives_a_wide_flagged_interval():
+    weeks = pd.date_range("2024-01-01", periods=30, freq="7D")
+    frame = pd.DataFrame(
+        {"product": "P", "location": "L", "period_start": weeks, "units": np.arange(30) % 5 + 10.0, "price": 4.0}
+    )
+    row = next(r for r in PriceResponseModel().fit(frame).elasticities() if r.location is None)
+    assert "wide_interval" in row.flags
+
+
+def test_substitutes_are_the_nearest_priced_products_of_the_category():
+    frame = pd.DataFrame(
+        {
+            "product": ["A", "B", "C", "D"],
+            "category": ["x", "x", "x", "y"],
+            "log_price": np.log([1.0, 1.1, 3.0, 1.05]),
+        }
+    )
+    assert choose_substitutes(frame, 1) == {"A": ["B"], "B": ["A"], "C": ["B"], "D": []}
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(ValueError, match="price"):
+        PriceResponseModel().fit(pd.DataFrame({"product": [], "location": [], "period_start": [], "units": []}))
+
+
+def test_select_params_reports_every_candidate(market):
+    candidates = [PriceResponseParams(fourier_order=0), PriceResponseParams(fourier_order=1)]
+    best, scored = select_params(market.history, candidates=candidates)
+    assert [p for p, _ in scored] == candidates
+    assert best == max(scored, key=lambda item: item[1])[0]
