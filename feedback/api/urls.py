@@ -1,5 +1,14 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from . import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("reviews", views.ReviewViewSet)
+router.register("feedback/queue", views.QueueItemViewSet, basename="feedback-queue")
+router.register("feedback/reply-templates", views.ReplyTemplateViewSet)
+router.register("feedback/topic-keywords", views.TopicKeywordViewSet)
+
+urlpatterns = router.urls + [
+    path("feedback/analyze/", views.AnalyzeView.as_view(), name="feedback-analyze"),
+]

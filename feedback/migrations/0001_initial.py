@@ -5,35 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('orders', '0001_initial'),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Review',
+            name="Review",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.CharField(db_index=True, max_length=64)),
-                ('source', models.CharField(choices=[('store', 'Store (orders)'), ('import', 'Imported channel'), ('api', 'API')], default='store', max_length=16)),
-                ('channel', models.CharField(blank=True, help_text='Where an imported review came from.', max_length=64)),
-                ('score', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('label', models.CharField(blank=True, choices=[('negative', 'Negative'), ('neutral', 'Neutral'), ('positive', 'Positive')], help_text='Human sentiment label (training data).', max_length=16)),
-                ('title', models.CharField(blank=True, max_length=255)),
-                ('text', models.TextField(blank=True)),
-                ('language', models.CharField(blank=True, db_index=True, max_length=8)),
-                ('created_at_source', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='written at')),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("external_id", models.CharField(db_index=True, max_length=64)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("store", "Store (orders)"), ("import", "Imported channel"), ("api", "API")],
+                        default="store",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(blank=True, help_text="Where an imported review came from.", max_length=64),
+                ),
+                ("score", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "label",
+                    models.CharField(
+                        blank=True,
+                        choices=[("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive")],
+                        help_text="Human sentiment label (training data).",
+                        max_length=16,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=255)),
+                ("text", models.TextField(blank=True)),
+                ("language", models.CharField(blank=True, db_index=True, max_length=8)),
+                (
+                    "created_at_source",
+                    models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="written at"),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reviews",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at_source', '-pk'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 1), ('score__lte', 5)), _connector='OR'), name='review_score_1_to_5'), models.UniqueConstraint(condition=models.Q(('order__isnull', False)), fields=('source', 'external_id', 'order'), name='review_unique_per_order'), models.UniqueConstraint(condition=models.Q(('order__isnull', True)), fields=('source', 'channel', 'external_id'), name='review_unique_per_channel')],
+                "ordering": ["-created_at_source", "-pk"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("score__isnull", True), models.Q(("score__gte", 1), ("score__lte", 5)), _connector="OR"
+                        ),
+                        name="review_score_1_to_5",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("order__isnull", False)),
+                        fields=("source", "external_id", "order"),
+                        name="review_unique_per_order",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("order__isnull", True)),
+                        fields=("source", "channel", "external_id"),
+                        name="review_unique_per_channel",
+                    ),
+                ],
             },
         ),
     ]
