@@ -41,7 +41,7 @@ class PriceResponseParams:
     """Hyper-parameters of :class:`PriceResponseModel`."""
 
     n_substitutes: int = 4
-    fourier_order: int = 2
+    fourier_order: int = 1
     min_series_obs: int = 12
     wide_interval: float = 2.0
     use_lag_price: bool = True
@@ -253,7 +253,7 @@ class PriceResponseModel:
                         fits.append((fit, i))
                 if not fits:
                     continue
-                mean, tau2 = _eb_moments(np.array(estimates), np.array(variances))
+                mean, tau2, mean_var = _eb_moments(np.array(estimates), np.array(variances))
                 self.category_means_[(category, name)] = mean
                 if len(fits) < 3:
                     continue
@@ -261,7 +261,8 @@ class PriceResponseModel:
                     se2 = fit.cov[i, i]
                     weight = tau2 / (tau2 + se2) if tau2 + se2 > 0 else 1.0
                     fit.coef[i] = mean + weight * (fit.coef[i] - mean)
-                    fit.cov[i, i] = weight * se2 + (1 - weight) ** 2 * tau2 / max(len(fits), 1) if se2 < 1e5 else tau2
+                    # posterior variance: own part plus the uncertainty of the category mean it is pulled to
+                    fit.cov[i, i] = weight * se2 + (1 - weight) ** 2 * mean_var if se2 < 1e5 else tau2 + mean_var
 
     def _fit_series(self, frame: pd.DataFrame, product: str) -> None:
         """Per-location own-price elasticity and promotion lifts, shrunk towards the product's values."""
@@ -438,21 +439,22 @@ def _recent_mean(values: np.ndarray, dates: np.ndarray, params: PriceResponsePar
     return float((weights * values).sum() / weights.sum())
 
 
-def _eb_moments(estimates: np.ndarray, variances: np.ndarray) -> tuple[float, float]:
-    """Precision-weighted mean and method-of-moments between-unit variance (DerSimonian-Laird)."""
+def _eb_moments(estimates: np.ndarray, variances: np.ndarray) -> tuple[float, float, float]:
+    """Precision-weighted mean, method-of-moments between-unit variance (DerSimonian-Laird) and the variance of
+    the mean."""
     finite = variances < 1e5
     if not finite.any():
-        return float(np.mean(estimates)), 1.0
+        return float(np.mean(estimates)), 1.0, 1.0
     e, v = estimates[finite], np.maximum(variances[finite], 1e-12)
     w = 1.0 / v
     mean_fe = float((w * e).sum() / w.sum())
     if len(e) < 2:
-        return mean_fe, 0.0
+        return mean_fe, 0.0, float(1.0 / w.sum())
     q = float((w * (e - mean_fe) ** 2).sum())
     denom = w.sum() - (w**2).sum() / w.sum()
     tau2 = max((q - (len(e) - 1)) / denom, 0.0) if denom > 0 else 0.0
     w_re = 1.0 / (v + tau2)
-    return float((w_re * e).sum() / w_re.sum()), tau2
+    return float((w_re * e).sum() / w_re.sum()), tau2, float(1.0 / w_re.sum())
 
 
 def select_params(

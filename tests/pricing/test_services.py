@@ -1,0 +1,221 @@
+"""Services: training stores elasticities, recommendations obey the rules, decisions are audited and applied once."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from ecomops.models import ModelVersion
+from pricing import services
+from pricing.ml.optimiser import PricingInput, rule_violations
+from pricing.models import (
+    CompetitorPriceAlert,
+    ElasticityEstimate,
+    PriceChangeAudit,
+    PriceHistory,
+    PriceRecommendation,
+)
+from pricing.selectors import price_in_force, pricing_rule_for, pricing_rules_as_ml
+from tests.factories import CategoryFactory, LocationFactory, ProductFactory
+
+from .factories import (
+    CompetitorPriceFactory,
+    PriceHistoryFactory,
+    PriceRecommendationFactory,
+    PricingRuleFactory,
+    load_simulated_market,
+)
+
+
+@pytest.fixture
+def market(db):
+    return load_simulated_market()
+
+
+@pytest.fixture
+def trained(market):
+    return services.price_response_train(as_of=date(2024, 1, 1), select=False)
+
+
+def test_training_uses_only_data_before_as_of_and_stores_every_elasticity(trained, market):
+    assert trained.as_of == date(2024, 1, 1)
+    assert trained.data_end.date() == date(2023, 12, 25)  # last Monday before 2024-01-01
+    assert trained.status == ModelVersion.Status.ACTIVE
+    estimates = ElasticityEstimate.objects.filter(model_version=trained)
+    assert estimates.filter(location__isnull=True).count() == 4
+    assert estimates.filter(location__isnull=False).count() == 12
+    assert all(e.low < e.elasticity < e.high for e in estimates)
+    assert trained.metrics["products"] == 4
+    assert trained.metrics["series"] == 12
+
+
+def test_training_without_history_is_refused(db):
+    with pytest.raises(services.PricingError, match="not enough sales history"):
+        services.price_response_train(as_of=date(2024, 1, 1), select=False)
+    assert ModelVersion.objects.count() == 0
+
+
+def test_recommendations_obey_the_category_rules(trained, market):
+    rule = PricingRuleFactory(min_margin=Decimal("0.20"), max_step=Decimal("0.05"), price_ending="9")
+    run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert len(run.created) == 12
+    assert run.skipped == []
+    ml_rules = pricing_rules_as_ml(rule)
+    for rec in PriceRecommendation.objects.all():
+        inp = PricingInput(
+            current_price=float(rec.current_price),
+            unit_cost=float(rec.unit_cost),
+            elasticity=rec.elasticity,
+            expected_units=rec.expected_units_current,
+        )
+        assert rule_violations(inp, ml_rules, float(rec.recommended_price)) == []
+        assert rec.status == PriceRecommendation.Status.PROPOSED
+        assert rec.model_version == trained
+        assert rec.elasticity_low < rec.elasticity < rec.elasticity_high
+        assert len(rec.demand_curve) == 21
+        assert rec.expected_profit >= rec.expected_profit_current - 1e-9 or rec.binding_rule != "optimum"
+
+
+def test_new_run_supersedes_open_proposals(trained, market):
+    services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert PriceRecommendation.objects.filter(status="proposed").count() == 12
+    assert PriceRecommendation.objects.filter(status="superseded").count() == 12
+
+
+def test_product_without_cost_is_skipped_with_reason(trained, market):
+    from catalog.models import Product
+
+    Product.objects.filter(sku="SIM-000").update(unit_cost=None)
+    run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert len(run.created) == 9
+    assert sorted(run.skipped) == [("SIM-000", f"LOC-{i}", "no unit cost") for i in range(3)]
+
+
+@pytest.mark.django_db
+def test_approve_applies_a_planned_price_and_audits(operator_user):
+    rec = PriceRecommendationFactory()
+    result = services.price_recommendation_approve(recommendation_id=rec.pk, user=operator_user, reason="ok")
+    assert result.status == PriceRecommendation.Status.APPLIED
+    assert result.decided_by == operator_user
+    price = result.applied_price
+    assert (price.product, price.location, price.price, price.effective_from, price.source) == (
+        rec.product,
+        rec.location,
+        Decimal("9.0000"),
+        date(2030, 6, 3),
+        PriceHistory.Source.RECOMMENDATION,
+    )
+    audits = list(PriceChangeAudit.objects.order_by("pk").values_list("action", "from_price", "to_price", "changed_by"))
+    assert audits == [
+        ("approved", Decimal("10.0000"), Decimal("9.0000"), operator_user.pk),
+        ("applied", Decimal("10.00"), Decimal("9.0000"), operator_user.pk),
+    ]
+    assert price_in_force(product=rec.product, location=rec.location, on=date(2030, 6, 3)) == Decimal("9.0000")
+
+
+@pytest.mark.django_db
+def test_second_approval_is_refused_and_creates_no_second_price(operator_user):
+    rec = PriceRecommendationFactory()
+    services.price_recommendation_approve(recommendation_id=rec.pk, user=operator_user)
+    with pytest.raises(services.RecommendationStateError, match="is applied"):
+        services.price_recommendation_approve(recommendation_id=rec.pk, user=operator_user)
+    assert PriceHistory.objects.count() == 1
+    assert PriceChangeAudit.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_reject_needs_a_reason_and_changes_nothing_without(operator_user):
+    rec = PriceRecommendationFactory()
+    with pytest.raises(services.PricingError, match="reason is required"):
+        services.price_recommendation_reject(recommendation_id=rec.pk, user=operator_user, reason=" ")
+    rec.refresh_from_db()
+    assert rec.status == PriceRecommendation.Status.PROPOSED
+    assert PriceChangeAudit.objects.count() == 0
+    services.price_recommendation_reject(recommendation_id=rec.pk, user=operator_user, reason="too steep")
+    rec.refresh_from_db()
+    assert (rec.status, rec.reason, rec.decided_by) == ("rejected", "too steep", operator_user)
+    assert list(PriceChangeAudit.objects.values_list("action", "reason")) == [("rejected", "too steep")]
+    assert PriceHistory.objects.count() == 0
+    with pytest.raises(services.RecommendationStateError):
+        services.price_recommendation_approve(recommendation_id=rec.pk, user=operator_user)
+    assert PriceHistory.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_manual_price_change_is_audited_with_the_replaced_price(operator_user):
+    product = ProductFactory()
+    PriceHistoryFactory(product=product, price=Decimal("10.00"), effective_from=date(2024, 1, 1))
+    services.price_plan(
+        product=product,
+        location=None,
+        price=Decimal("11.50"),
+        effective_from=date(2024, 3, 1),
+        user=operator_user,
+        reason="cost up",
+    )
+    audit = PriceChangeAudit.objects.get()
+    assert (audit.action, audit.from_price, audit.to_price, audit.reason) == (
+        "manual",
+        Decimal("10.00"),
+        Decimal("11.50"),
+        "cost up",
+    )
+    assert price_in_force(product=product, location=None, on=date(2024, 2, 29)) == Decimal("10.00")
+    assert price_in_force(product=product, location=None, on=date(2024, 3, 1)) == Decimal("11.50")
+
+
+@pytest.mark.django_db
+def test_competitor_price_opens_alert_beyond_threshold():
+    category = CategoryFactory()
+    PricingRuleFactory(category=category, alert_threshold=Decimal("0.10"))
+    product = ProductFactory(category=category)
+    PriceHistoryFactory(product=product, price=Decimal("12.00"), effective_from=date(2024, 1, 1))
+    observed = timezone.make_aware(timezone.datetime(2024, 2, 1, 12))
+    close, _ = services.competitor_price_record(
+        product=product, competitor="a", price=Decimal("11.50"), observed_at=observed
+    )
+    far, _ = services.competitor_price_record(
+        product=product, competitor="b", price=Decimal("10.00"), observed_at=observed
+    )
+    cheap, _ = services.competitor_price_record(
+        product=product, competitor="c", price=Decimal("14.00"), observed_at=observed
+    )
+    alerts = {a.competitor_price_id: a for a in CompetitorPriceAlert.objects.all()}
+    assert set(alerts) == {far.pk, cheap.pk}
+    assert (alerts[far.pk].direction, alerts[far.pk].gap) == ("above", Decimal("0.2000"))
+    assert (alerts[cheap.pk].direction, alerts[cheap.pk].gap) == ("below", Decimal("-0.1429"))
+
+
+@pytest.mark.django_db
+def test_competitor_reference_is_the_cheapest_latest_observation():
+    from pricing.selectors import competitor_reference_price
+
+    product = ProductFactory()
+    now = timezone.make_aware(timezone.datetime(2024, 2, 10, 12))
+    CompetitorPriceFactory(product=product, competitor="a", price=Decimal("8.00"), observed_at=now - timedelta(days=5))
+    CompetitorPriceFactory(product=product, competitor="a", price=Decimal("9.50"), observed_at=now - timedelta(days=1))
+    CompetitorPriceFactory(product=product, competitor="b", price=Decimal("9.00"), observed_at=now - timedelta(days=2))
+    CompetitorPriceFactory(product=product, competitor="c", price=Decimal("5.00"), observed_at=now - timedelta(days=60))
+    assert competitor_reference_price(product=product, before=date(2024, 2, 11)) == Decimal("9.00")
+
+
+@pytest.mark.django_db
+def test_rule_lookup_falls_back_to_default_then_built_in():
+    category, other = CategoryFactory(), CategoryFactory()
+    assert pricing_rule_for(category=category).pk is None
+    default = PricingRuleFactory(category=None, min_margin=Decimal("0.05"))
+    own = PricingRuleFactory(category=category)
+    assert pricing_rule_for(category=category) == own
+    assert pricing_rule_for(category=other) == default
+
+
+@pytest.mark.django_db
+def test_location_price_overrides_everywhere_price():
+    product, store = ProductFactory(), LocationFactory()
+    PriceHistoryFactory(product=product, price=Decimal("10.00"), effective_from=date(2024, 1, 1))
+    PriceHistoryFactory(product=product, location=store, price=Decimal("9.00"), effective_from=date(2024, 1, 5))
+    assert price_in_force(product=product, location=store, on=date(2024, 1, 4)) == Decimal("10.00")
+    assert price_in_force(product=product, location=store, on=date(2024, 1, 5)) == Decimal("9.00")
+    assert price_in_force(product=product, location=None, on=date(2024, 1, 5)) == Decimal("10.00")
