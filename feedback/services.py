@@ -432,14 +432,15 @@ def _numeric(value: str) -> int | None:
 
 
 def label_style_detect(values: list[str]) -> str:
-    """binary when every label is 0/1, stars when every label is 1-5 (and some is 2-5), text otherwise."""
+    """Numeric labels: binary when a 0 occurs (stars have none) or only 1s occur, stars when 2-5 occur;
+    otherwise text (negative/neutral/positive). Rows that do not fit the detected style are rejected."""
     cleaned = [v.strip().lower() for v in values if v and v.strip()]
-    numbers = [_numeric(v) for v in cleaned]
-    if cleaned and all(n is not None for n in numbers):
-        if set(numbers) <= {0, 1}:
-            return LabelStyle.BINARY
-        return LabelStyle.STARS
-    return LabelStyle.TEXT
+    numbers = [n for n in (_numeric(v) for v in cleaned) if n is not None]
+    if not cleaned or len(numbers) * 2 < len(cleaned):
+        return LabelStyle.TEXT
+    if 0 in numbers or set(numbers) <= {1}:
+        return LabelStyle.BINARY
+    return LabelStyle.STARS
 
 
 def label_map(value: str, style: str) -> tuple[str, int | None]:

@@ -1,0 +1,103 @@
+"""analyze_text export, the analyze API and its 1,000-text limit, scoring stored reviews."""
+
+import csv
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from feedback.models import Review, ReviewAnalysis
+from feedback.services import reviews_analyze
+
+
+def test_analyze_text_exports_exactly_the_contract_columns(trained_sentiment, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "id,text\nt1,produto péssimo e quebrado\nt2,excellent product love it\nt3,很好吃，很满意\nt4,\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.csv"
+    out = StringIO()
+    call_command("analyze_text", "--input", str(source), "--export", str(target), stdout=out)
+    with open(target, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["id", "language", "sentiment", "probability", "topics", "model_version"]
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [
+        ("t1", "pt", "negative"),
+        ("t2", "en", "positive"),
+        ("t3", "zh", "positive"),
+        ("t4", "und", "neutral"),
+    ]
+    assert rows[1][4] == "damaged_quality"
+    assert {r[5] for r in rows[1:]} == {f"feedback-sentiment:v{trained_sentiment.version}"}
+    assert all(0 <= float(r[3]) <= 1 for r in rows[1:])
+    assert out.getvalue() == f"4 texts analysed → {target}\n"
+
+
+def test_analyze_text_without_model_or_with_wrong_columns_fails_clearly(db, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,body\n1,x\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"missing column\(s\) \['text'\]; need id,text"):
+        call_command("analyze_text", "--input", str(source), "--export", str(tmp_path / "o.csv"))
+    source.write_text("id,text\n1,x\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="no active sentiment model"):
+        call_command("analyze_text", "--input", str(source), "--export", str(tmp_path / "o.csv"))
+
+
+def test_analyze_api_scores_texts(trained_sentiment, api_client):
+    response = api_client.post(
+        "/api/v1/feedback/analyze/",
+        {"items": [{"id": "a", "text": "não recebi, péssimo"}, {"id": "b", "text": "great, love it"}]},
+        format="json",
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["id"], r["language"], r["sentiment"], r["topics"]) for r in results] == [
+        ("a", "pt", "negative", ["not_delivered"]),
+        ("b", "en", "positive", []),
+    ]
+
+
+def test_analyze_api_refuses_more_than_1000_texts(trained_sentiment, api_client):
+    response = api_client.post("/api/v1/feedback/analyze/", {"texts": ["bom"] * 1001}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [
+            "at most 1000 texts per request, got 1001; split the batch or use the analyze_text command for files"
+        ]
+    }
+    response = api_client.post("/api/v1/feedback/analyze/", {"texts": ["bom"] * 1000}, format="json")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1000
+
+
+def test_analyze_api_without_a_model_says_so(api_client):
+    response = api_client.post("/api/v1/feedback/analyze/", {"texts": ["bom"]}, format="json")
+    assert response.status_code == 503
+    assert "train:sentiment" in response.json()["detail"]
+
+
+def test_analyze_api_needs_authentication(client, db):
+    assert client.post("/api/v1/feedback/analyze/", {"texts": ["x"]}, content_type="application/json").status_code in (
+        401,
+        403,
+    )
+
+
+def test_stored_reviews_are_scored_and_rescoring_overwrites(trained_sentiment):
+    from tests.feedback.factories import ReviewFactory
+
+    review = ReviewFactory(score=1, text="produto quebrado, não recebi tudo", language="")
+    assert reviews_analyze(review_ids=[review.pk]) == 1
+    analysis = ReviewAnalysis.objects.get(review=review)
+    assert (analysis.language, analysis.sentiment, analysis.model_version_id) == (
+        "pt",
+        "negative",
+        trained_sentiment.pk,
+    )
+    assert sorted(analysis.topics) == ["damaged_quality", "not_delivered"]
+    assert Review.objects.get(pk=review.pk).language == "pt"
+    assert reviews_analyze(review_ids=[review.pk]) == 1
+    assert ReviewAnalysis.objects.filter(review=review).count() == 1
+    # a negative, unanswered review with a severe topic joins the queue
+    assert review.queue_item.state == "new"
