@@ -38,7 +38,7 @@ import traceback as traceback_module
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -182,14 +182,28 @@ class JobContext:
         return dict(self.job.parameters)
 
 
+def job_parameters_clean(parameters: dict | None) -> dict:
+    """Check the parameters every job understands; ``as_of`` must be an ISO date (YYYY-MM-DD)."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise ValueError("parameters must be a JSON object")
+    as_of = parameters.get("as_of")
+    if as_of is not None:
+        try:
+            date.fromisoformat(str(as_of))
+        except ValueError:
+            raise ValueError(f"parameters.as_of must be a date as YYYY-MM-DD, not {as_of!r}") from None
+    return dict(parameters)
+
+
 def job_start(*, kind: str, parameters: dict | None = None, requested_by=None, requested_via: str = "") -> JobRun:
     """Create a JobRun and queue its task once the surrounding transaction commits.
 
     Raises ValueError for an unknown kind or parameters that are not a JSON object.
     """
     handler = get_job_handler(kind)
-    if parameters is not None and not isinstance(parameters, dict):
-        raise ValueError("parameters must be a JSON object")
+    parameters = job_parameters_clean(parameters)
     job = JobRun.objects.create(
         kind=kind,
         parameters=parameters or {},

@@ -4,6 +4,8 @@ from django.urls import path
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from .views import JobRunViewSet, ModelVersionViewSet, RegisteredModelViewSet
+
 
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for the user's API token."""
@@ -13,5 +15,8 @@ class TokenView(ObtainAuthToken):
 
 
 router = DefaultRouter()
+router.register("jobs", JobRunViewSet, basename="jobrun")
+router.register("models", RegisteredModelViewSet, basename="registeredmodel")
+router.register("model-versions", ModelVersionViewSet, basename="modelversion")
 
 urlpatterns = router.urls + [path("auth/token/", TokenView.as_view(), name="api-token")]
