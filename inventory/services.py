@@ -8,9 +8,12 @@ under a row lock, with ``F()`` updates. Each movement carries a unique idempoten
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import logging
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 from django.db import IntegrityError, transaction
@@ -314,3 +317,68 @@ def stock_reserve_many(
                 )
             )
     return movements
+
+
+@dataclass
+class StockImportReport:
+    """What a stock CSV import did: counts and, for each rejected line, the field and reason."""
+
+    rows_read: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, field, reason)
+
+
+def stock_import_csv(*, text: str, source_name: str = "upload", user=None) -> StockImportReport:
+    """Apply a stock CSV through the ledger: ``sku,location,counted`` (a count) or ``sku,location,delta``.
+
+    Each line is a ``count`` or ``adjustment`` movement keyed by the file's sha256 and the line number, so
+    importing the same file again changes nothing. Bad lines are reported and skipped; good ones apply.
+    """
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    report = StockImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    columns = {c.strip().lower() for c in (reader.fieldnames or [])}
+    missing = {"sku", "location"} - columns
+    if missing or not ({"counted", "delta"} & columns):
+        needed = ", ".join(sorted(missing | ({"counted or delta"} if not {"counted", "delta"} & columns else set())))
+        report.rejected.append((1, "header", f"{source_name}: missing column(s) {needed}"))
+        return report
+    rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    products = {p.sku: p for p in Product.objects.filter(sku__in={r.get("sku") for r in rows})}
+    locations = {loc.code: loc for loc in Location.objects.filter(code__in={r.get("location") for r in rows})}
+    for number, row in enumerate(rows, start=2):
+        report.rows_read += 1
+        product, location = products.get(row.get("sku", "")), locations.get(row.get("location", ""))
+        if product is None:
+            report.rejected.append((number, "sku", f"unknown SKU {row.get('sku', '')!r}"))
+            continue
+        if location is None:
+            report.rejected.append((number, "location", f"unknown location {row.get('location', '')!r}"))
+            continue
+        counted, delta = row.get("counted", ""), row.get("delta", "")
+        if bool(counted) == bool(delta):
+            report.rejected.append((number, "counted", "give either counted or delta (exactly one)"))
+            continue
+        name, raw = ("counted", counted) if counted else ("delta", delta)
+        try:
+            value = int(raw)
+        except ValueError:
+            report.rejected.append((number, name, f"{raw!r} is not a whole number"))
+            continue
+        key = f"csv:{digest}:{number}"
+        existed = StockMovement.objects.filter(idempotency_key=key).exists()
+        common = dict(product=product, location=location, key=key, reference=f"{source_name}:{number}", user=user)
+        try:
+            if name == "counted":
+                stock_count(counted=value, **common)
+            else:
+                stock_adjust(delta=value, **common)
+        except (StockError, ValueError) as error:
+            report.rejected.append((number, name, str(error)))
+            continue
+        if existed:
+            report.unchanged += 1
+        else:
+            report.applied += 1
+    return report
