@@ -46,8 +46,8 @@ from catalog.models import (
 logger = logging.getLogger(__name__)
 
 EXCLUDED_ORDER_STATUSES = ("canceled", "unavailable")
-CLV_SPEC_NAME = "customers-clv"
-RECOMMENDATIONS_SPEC_NAME = "customers-recommendations"
+CLV_SPEC_NAME = "customers"  # = the job kind train:customers, so the registry admin can retrain it
+RECOMMENDATIONS_SPEC_NAME = "recommendations"  # = train:recommendations
 STORED_RECOMMENDATIONS = 20  # more than a page shows, so stock filtering at request time still fills it
 
 
@@ -700,9 +700,11 @@ def audience_create(
 AUDIENCE_CSV_COLUMNS = ["customer_id", "external_id", "name", "email", "group"]
 
 
-def audience_csv(*, audience: CampaignAudience, include_control: bool = False) -> str:
+def audience_csv(*, audience: CampaignAudience, include_control: bool = False, personal_data: bool = True) -> str:
     """The audience as CSV (``AUDIENCE_CSV_COLUMNS``); the control group is left out unless asked for, so
-    a campaign tool given this file never contacts it."""
+    a campaign tool given this file never contacts it. Without ``personal_data`` names and e-mails are masked."""
+    from access.pii import mask_email, mask_name
+
     members = audience.members.select_related("customer").order_by("customer_id")
     if not include_control:
         members = members.filter(is_control=False)
@@ -710,14 +712,11 @@ def audience_csv(*, audience: CampaignAudience, include_control: bool = False) -
     writer = csv.writer(buffer)
     writer.writerow(AUDIENCE_CSV_COLUMNS)
     for m in members.iterator(chunk_size=5000):
+        name, email = m.customer.name, m.customer.email
+        if not personal_data:
+            name, email = mask_name(name), mask_email(email)
         writer.writerow(
-            [
-                m.customer_id,
-                m.customer.external_id,
-                m.customer.name,
-                m.customer.email,
-                "control" if m.is_control else "treatment",
-            ]
+            [m.customer_id, m.customer.external_id, name, email, "control" if m.is_control else "treatment"]
         )
     return buffer.getvalue()
 

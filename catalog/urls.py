@@ -1,6 +1,10 @@
 """HTML report pages of catalog (mounted under /reports/catalog/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "catalog_reports"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("customers/", views.CustomersReport.as_view(), name="customers"),
+]

@@ -191,9 +191,12 @@ class AudienceViewSet(
     def export(self, request, pk=None):
         audience = self.get_object()
         include_control = request.query_params.get("include_control") in {"1", "true", "yes"}
-        response = HttpResponse(
-            svc.audience_csv(audience=audience, include_control=include_control), content_type="text/csv"
+        from access.pii import user_sees_personal_data
+
+        csv_text = svc.audience_csv(
+            audience=audience, include_control=include_control, personal_data=user_sees_personal_data(request.user)
         )
+        response = HttpResponse(csv_text, content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="audience-{audience.pk}.csv"'
         return response
 

@@ -167,7 +167,7 @@ def test_clv_scores_every_buyer_and_one_time_buyers_are_alive(history):
     result = customer_scores_recompute(as_of=date(2018, 6, 30))
 
     assert result.customers_scored == 30
-    version = ModelVersion.objects.get(registered_model__name="customers-clv")
+    version = ModelVersion.objects.get(registered_model__name="customers")
     assert version.status == ModelVersion.Status.ACTIVE
     one_timers = CustomerScore.objects.filter(frequency=0)
     assert one_timers.count() == 20

@@ -85,7 +85,7 @@ def test_train_stores_versioned_rows_and_serves_filtered_recommendations(shop):
     result = recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
 
     assert result.promoted is True
-    version = ModelVersion.objects.get(registered_model__name="customers-recommendations")
+    version = ModelVersion.objects.get(registered_model__name="recommendations")
     assert set(CustomerRecommendation.objects.values_list("model_version", flat=True)) == {version.pk}
     assert list(ProductAssociation.objects.filter(product=p["A"]).values_list("other__sku", "count")) == [
         ("B", 3),
