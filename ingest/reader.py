@@ -216,14 +216,16 @@ class Row:
             return None
         text = self.raw(column)
         try:
-            number = Decimal(text)
-        except InvalidOperation:
-            self.error(column, f"not a whole number: {text!r}")
-            return None
-        if not number.is_finite() or number != number.to_integral_value():
-            self.error(column, f"not a whole number: {text!r}")
-            return None
-        value = int(number)
+            value = int(text)
+        except ValueError:
+            try:
+                number = Decimal(text)  # "7150.0" is a whole number too
+            except InvalidOperation:
+                number = None
+            if number is None or not number.is_finite() or number != number.to_integral_value():
+                self.error(column, f"not a whole number: {text!r}")
+                return None
+            value = int(number)
         if min_value is not None and value < min_value:
             self.error(column, f"{value} is below the minimum {min_value}")
             return None
