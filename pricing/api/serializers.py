@@ -50,6 +50,8 @@ class PriceHistorySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["source", "created_by", "created_at"]
+        # a row for the same product, location and day replaces the price (price_plan upserts)
+        validators = []
 
 
 class PromotionSerializer(serializers.ModelSerializer):
@@ -59,10 +61,23 @@ class PromotionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Promotion
         fields = ["id", "product", "location", "kind", "starts_on", "ends_on", "discount_pct", "created_at"]
+        validators = []  # the conditional unique constraints are checked in validate (location may be empty)
 
     def validate(self, attrs):
-        if attrs.get("ends_on") and attrs.get("starts_on") and attrs["ends_on"] < attrs["starts_on"]:
+        def value(name):
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        if value("ends_on") and value("starts_on") and value("ends_on") < value("starts_on"):
             raise serializers.ValidationError({"ends_on": "must not be before starts_on"})
+        duplicates = Promotion.objects.filter(
+            product=value("product"), location=value("location"), kind=value("kind"), starts_on=value("starts_on")
+        )
+        if self.instance is not None:
+            duplicates = duplicates.exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise serializers.ValidationError(
+                {"starts_on": "a promotion of this kind already starts that day for this product and location"}
+            )
         return attrs
 
 
@@ -72,6 +87,7 @@ class CompetitorPriceSerializer(serializers.ModelSerializer):
     class Meta:
         model = CompetitorPrice
         fields = ["id", "product", "competitor", "price", "observed_at", "url", "source", "created_at"]
+        validators = []  # upsert on (product, competitor, observed_at) in competitor_price_record
 
     def validate_price(self, value):
         if value <= 0:
