@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
+from . import schema  # noqa: F401 - registers the OpenAPI authentication extensions
 from .views import JobRunViewSet, ModelVersionViewSet, RegisteredModelViewSet
 
 
