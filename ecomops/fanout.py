@@ -46,7 +46,7 @@ import traceback as traceback_module
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from celery import chord, shared_task
+from celery import chord, current_app, shared_task
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -144,7 +144,10 @@ def job_fanout(
         for index, part in enumerate(chunks)
     ]
     body = fanout_gather_task.s(job.pk, ctx.claim_token, gather_name, context).set(queue=queue)
-    transaction.on_commit(lambda: chord(header)(body))
+    if current_app.conf.task_always_eager:
+        chord(header)(body)  # in-process: the same connection sees this attempt's uncommitted rows
+    else:
+        transaction.on_commit(lambda: chord(header)(body))  # workers must see the committed chunk counts
     return Deferred({"fanout": {"items": len(items), "chunks": len(chunks), "chunk_size": chunk_size}})
 
 

@@ -202,9 +202,16 @@ def job_start(*, kind: str, parameters: dict | None = None, requested_by=None, r
 
     Raises ValueError for an unknown kind or parameters that are not a JSON object.
     """
+    job = job_create(kind=kind, parameters=parameters, requested_by=requested_by, requested_via=requested_via)
+    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
+
+
+def job_create(*, kind: str, parameters: dict | None = None, requested_by=None, requested_via: str = "") -> JobRun:
+    """Create a queued JobRun without sending it (``job_run`` runs it in this process; commands use that)."""
     handler = get_job_handler(kind)
     parameters = job_parameters_clean(parameters)
-    job = JobRun.objects.create(
+    return JobRun.objects.create(
         kind=kind,
         parameters=parameters or {},
         requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
@@ -212,8 +219,6 @@ def job_start(*, kind: str, parameters: dict | None = None, requested_by=None, r
         time_limit_seconds=handler.time_limit,
         queue=handler.routed_queue,
     )
-    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
-    return job
 
 
 def job_enqueue(*, job_id: int) -> None:

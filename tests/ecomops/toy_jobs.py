@@ -78,7 +78,7 @@ def train_toyfan(ctx: JobContext, params: dict):
     """Fan the toy work out: the sum of squares of ``items`` in chunks."""
     return job_fanout(
         ctx,
-        items=list(params.get("items", [])),
+        items=list(params.get("items", [1, 2, 3])),
         chunk_size=int(params.get("chunk_size", 2)),
         chunk=toyfan_chunk,
         gather=toyfan_gather,
