@@ -175,3 +175,172 @@ def price_audit_list() -> QuerySet[PriceChangeAudit]:
 
 def pricing_rule_list() -> QuerySet[PricingRule]:
     return PricingRule.objects.select_related("category").order_by("category_id", "pk")
+
+
+# ------------------------------------------------------------------------------------- report data
+
+
+def latest_price_response_version():
+    """The active price-response version, else the newest one."""
+    from ecomops.models import ModelVersion
+
+    versions = ModelVersion.objects.filter(registered_model__name="price_response").select_related("registered_model")
+    return versions.filter(status=ModelVersion.Status.ACTIVE).first() or versions.order_by("-pk").first()
+
+
+def elasticity_frame(*, version=None, product_level: bool = True) -> pd.DataFrame:
+    """Elasticities of ``version`` (default: active / newest): sku, location, elasticity, low, high, n_obs, flags."""
+    version = version or latest_price_response_version()
+    columns = ["sku", "name", "location", "elasticity", "low", "high", "n_obs", "flags", "explanation"]
+    if version is None:
+        return pd.DataFrame(columns=columns)
+    rows = ElasticityEstimate.objects.filter(model_version=version, location__isnull=product_level)
+    data = [
+        (
+            e.product.sku,
+            e.product.name,
+            e.location.code if e.location else "",
+            e.elasticity,
+            e.low,
+            e.high,
+            e.n_obs,
+            ", ".join(e.flags),
+            e.explanation,
+        )
+        for e in rows.select_related("product", "location").order_by("elasticity", "pk")
+    ]
+    return pd.DataFrame(data, columns=columns)
+
+
+def competitor_position_frame(*, on: date) -> pd.DataFrame:
+    """Per product with competitor observations in the 30 days before ``on``: our price, cheapest competitor,
+    gap (our / competitor - 1) and open alerts."""
+    since = on - timedelta(days=30)
+    product_ids = (
+        CompetitorPrice.objects.filter(observed_at__date__gte=since, observed_at__date__lte=on)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    open_alerts = dict(
+        CompetitorPriceAlert.objects.filter(status="open", product_id__in=product_ids)
+        .values("product_id")
+        .annotate(n=models_count("pk"))
+        .values_list("product_id", "n")
+    )
+    data = []
+    for product in Product.objects.filter(pk__in=product_ids).order_by("sku"):
+        ours = price_in_force(product=product, location=None, on=on)
+        reference = competitor_reference_price(product=product, before=on + timedelta(days=1))
+        gap = float(ours / reference - 1) if ours and reference else None
+        data.append((product.sku, product.name, _float(ours), _float(reference), gap, open_alerts.get(product.pk, 0)))
+    return pd.DataFrame(data, columns=["sku", "name", "our_price", "cheapest_competitor", "gap", "open_alerts"])
+
+
+def recommendation_frame(*, statuses: list[str] | None = None) -> pd.DataFrame:
+    """Recommendations with their expected impact (profit and revenue change per period)."""
+    recs = recommendation_list()
+    if statuses:
+        recs = recs.filter(status__in=statuses)
+    data = [
+        (
+            r.pk,
+            r.product.sku,
+            r.location.code if r.location else "",
+            r.status,
+            float(r.current_price),
+            float(r.recommended_price),
+            r.change_pct,
+            r.elasticity,
+            r.elasticity_low,
+            r.elasticity_high,
+            r.expected_units_current,
+            r.expected_units,
+            r.expected_profit_current,
+            r.expected_profit,
+            r.expected_profit - r.expected_profit_current,
+            r.expected_revenue - r.expected_revenue_current,
+            r.binding_rule,
+            r.as_of,
+        )
+        for r in recs[:5000]
+    ]
+    return pd.DataFrame(
+        data,
+        columns=[
+            "id",
+            "sku",
+            "location",
+            "status",
+            "current_price",
+            "recommended_price",
+            "change_pct",
+            "elasticity",
+            "elasticity_low",
+            "elasticity_high",
+            "expected_units_current",
+            "expected_units",
+            "expected_profit_current",
+            "expected_profit",
+            "profit_change",
+            "revenue_change",
+            "binding_rule",
+            "as_of",
+        ],
+    )
+
+
+def realised_vs_expected_frame() -> pd.DataFrame:
+    """For every applied recommendation: expected units per period at the new price next to the units actually
+    sold per period since it took effect (and before, at the old price)."""
+    from django.db.models import Avg, Count
+
+    data = []
+    applied = recommendation_list().filter(status=PriceRecommendation.Status.APPLIED, location__isnull=False)
+    for r in applied[:2000]:
+        start = r.applied_price.effective_from if r.applied_price_id else r.effective_from
+        sales = SalesObservation.objects.filter(product_id=r.product_id, location_id=r.location_id)
+        after = sales.filter(period_start__gte=start).aggregate(units=Avg("units"), n=Count("pk"))
+        before = sales.filter(period_start__lt=start, period_start__gte=start - timedelta(weeks=8)).aggregate(
+            units=Avg("units"), n=Count("pk")
+        )
+        data.append(
+            (
+                r.product.sku,
+                r.location.code,
+                start,
+                float(r.current_price),
+                float(r.recommended_price),
+                r.expected_units_current,
+                before["units"],
+                r.expected_units,
+                after["units"],
+                after["n"],
+                (after["units"] / r.expected_units - 1) if after["units"] is not None and r.expected_units else None,
+            )
+        )
+    return pd.DataFrame(
+        data,
+        columns=[
+            "sku",
+            "location",
+            "effective_from",
+            "old_price",
+            "new_price",
+            "expected_units_old_price",
+            "realised_units_before",
+            "expected_units_new_price",
+            "realised_units_after",
+            "periods_after",
+            "realised_vs_expected",
+        ],
+    )
+
+
+def _float(value) -> float | None:
+    return float(value) if value is not None else None
+
+
+def models_count(field_name: str):
+    from django.db.models import Count
+
+    return Count(field_name)
