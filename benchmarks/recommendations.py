@@ -20,6 +20,7 @@ import csv
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,48 @@ def evaluate(name: str, frame: pd.DataFrame, *, split: str, l2: float | None, de
     return results
 
 
+def demo_catalog_from_interactions(*, frame: pd.DataFrame, basket_size: int = 5) -> tuple[list[int], list[int]]:
+    """Load interactions as customers, products (10 categories) and orders of ``basket_size`` lines."""
+    from datetime import UTC, datetime
+
+    from catalog.models import Category, Customer, Product
+    from orders.models import Order, OrderLine
+
+    categories = Category.objects.bulk_create([Category(name=f"genre {n}") for n in range(10)])
+    items = sorted(frame["item"].unique())
+    products = Product.objects.bulk_create(
+        [
+            Product(sku=f"ITEM-{i}", name=f"item {i}", category=categories[k % 10], list_price=10)
+            for k, i in enumerate(items)
+        ]
+    )
+    product_of = {i: p.pk for i, p in zip(items, products, strict=True)}
+    users = sorted(frame["user"].unique())
+    customers = Customer.objects.bulk_create([Customer(external_id=f"user-{u}") for u in users])
+    customer_of = {u: c.pk for u, c in zip(users, customers, strict=True)}
+    frame = frame.sort_values(["user", "timestamp", "item"]).reset_index(drop=True)
+    frame["basket"] = frame.groupby("user").cumcount() // basket_size
+    orders, lines = [], []
+    for (user, basket), group in frame.groupby(["user", "basket"], sort=True):
+        stamp = datetime.fromtimestamp(int(group["timestamp"].iloc[0]), tz=UTC)
+        orders.append(
+            Order(
+                external_id=f"o-{user}-{basket}", customer_id=customer_of[user], status="delivered", purchased_at=stamp
+            )
+        )
+        lines.append([product_of[i] for i in group["item"]])
+    orders = Order.objects.bulk_create(orders, batch_size=2000)
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(order_id=o.pk, line_number=n, product_id=pid, unit_price=10)
+            for o, pids in zip(orders, lines, strict=True)
+            for n, pid in enumerate(pids, start=1)
+        ],
+        batch_size=5000,
+    )
+    return [c.pk for c in customers], [p.pk for p in products]
+
+
 def measure_latency(frame: pd.DataFrame, *, requests: int = 500) -> None:
     """p50/p99 of the two endpoints through the Django test client on a throw-away SQLite database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings")
@@ -172,10 +215,11 @@ def measure_latency(frame: pd.DataFrame, *, requests: int = 500) -> None:
     from django.db import connection
 
     connection.creation.create_test_db(verbosity=0)
-    from catalog.services_customers import demo_catalog_from_interactions, recommendations_train_and_store
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from rest_framework.test import APIClient
+
+    from catalog.services_customers import recommendations_train_and_store
 
     started = time.perf_counter()
     customer_ids, product_ids = demo_catalog_from_interactions(frame=frame)
@@ -183,7 +227,7 @@ def measure_latency(frame: pd.DataFrame, *, requests: int = 500) -> None:
         f"\n== API latency: loaded {len(customer_ids):,} customers, {len(product_ids):,} products as orders in {time.perf_counter() - started:.1f} s"
     )
     started = time.perf_counter()
-    result = recommendations_train_and_store()
+    result = recommendations_train_and_store(as_of=date(2030, 1, 1))
     print(f"train + store top-N for every customer: {time.perf_counter() - started:.1f} s ({result})")
     user = get_user_model().objects.create_user(username="bench", password="x", is_staff=True)
     user.user_permissions.set(Permission.objects.all())
@@ -216,7 +260,7 @@ def main(argv=None) -> int:
     parser.add_argument("--latency", action="store_true", help="also time the API endpoints (synthetic data)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    if not (args.ratings or args.baskets or args.olist or args.synthetic):
+    if not (args.ratings or args.baskets or args.olist or args.synthetic or args.latency):
         parser.error("give --ratings FILE, --baskets FILE, --olist DIR or --synthetic")
     best = {}
     for path in args.ratings:

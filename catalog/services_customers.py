@@ -561,26 +561,51 @@ class Recommended:
     product_id: int
     score: float
     reason: str  # personalised | bought_together | popular_in_category | popular
+    product: Product | None = None
 
 
-def _bought_product_ids(customer: Customer) -> set[int]:
+def _recommendable(queryset, field: str):
+    """Keep rows whose ``field`` product is active and not out of stock, in SQL (one query, no extra round
+    trip) unless the inventory app registered its own availability hook."""
+    queryset = queryset.filter(**{f"{field}__status": Product.Status.ACTIVE})
+    if _AVAILABILITY_FILTER is not None:
+        return queryset
+    try:
+        StockLevel = apps.get_model("inventory", "StockLevel")
+    except LookupError:
+        return queryset
+    from django.db.models import Exists, F, OuterRef, Q
+
+    stocked = StockLevel.objects.filter(product_id=OuterRef(field))
+    in_stock = StockLevel.objects.filter(product_id=OuterRef(field), on_hand__gt=F("reserved"))
+    return queryset.filter(Q(~Exists(stocked)) | Q(Exists(in_stock)))
+
+
+def _hooked(rows: list[Recommended]) -> list[Recommended]:
+    if _AVAILABILITY_FILTER is None:
+        return rows
+    available = set(_AVAILABILITY_FILTER({r.product_id for r in rows}))
+    return [r for r in rows if r.product_id in available]
+
+
+def _bought_products(customer: Customer):
     OrderLine = apps.get_model("orders", "OrderLine")
-    return set(OrderLine.objects.filter(order__customer=customer).values_list("product_id", flat=True).distinct())
+    return OrderLine.objects.filter(order__customer=customer).values("product_id")
 
 
-def _popular(category_ids: list[int | None], *, exclude: set[int], limit: int) -> list[Recommended]:
+def _popular(category_ids: list[int | None], *, exclude: set[int], exclude_query=None, limit: int) -> list[Recommended]:
     out: list[Recommended] = []
     for category_id in category_ids:
-        rows = (
-            PopularProduct.objects.filter(category_id=category_id).order_by("rank").values_list("product_id", "buyers")
-        )
-        candidates = [(pid, buyers) for pid, buyers in rows if pid not in exclude]
-        available = products_available(pid for pid, _ in candidates)
+        rows = PopularProduct.objects.filter(category_id=category_id).exclude(product_id__in=exclude)
+        if exclude_query is not None:
+            rows = rows.exclude(product_id__in=exclude_query)
+        rows = _recommendable(rows, "product").select_related("product__category").order_by("rank")[: limit + 20]
         reason = "popular" if category_id is None else "popular_in_category"
-        for pid, buyers in candidates:
-            if pid in available and len(out) < limit:
-                out.append(Recommended(pid, float(buyers), reason))
-                exclude.add(pid)
+        found = _hooked([Recommended(r.product_id, float(r.buyers), reason, r.product) for r in rows])
+        for rec in found:
+            if rec.product_id not in exclude and len(out) < limit:
+                out.append(rec)
+                exclude.add(rec.product_id)
         if len(out) >= limit:
             break
     return out
@@ -588,17 +613,18 @@ def _popular(category_ids: list[int | None], *, exclude: set[int], limit: int) -
 
 def customer_recommendations(*, customer: Customer, limit: int = 10) -> list[Recommended]:
     """Stored personalised recommendations, minus products the customer has bought since training and
-    products out of stock, topped up with popular products of the categories the customer buys from, then
-    with overall best-sellers (cold start)."""
-    bought = _bought_product_ids(customer)
-    stored = list(
-        CustomerRecommendation.objects.filter(customer=customer).order_by("rank").values_list("product_id", "score")
+    products inactive or out of stock (filtered in the same query), topped up with popular products of the
+    categories the customer buys from, then with overall best-sellers (cold start)."""
+    bought = _bought_products(customer)
+    stored = (
+        CustomerRecommendation.objects.filter(customer=customer)
+        .exclude(product_id__in=bought)
+        .select_related("product__category")
+        .order_by("rank")
     )
-    candidates = [(pid, score) for pid, score in stored if pid not in bought]
-    available = products_available(pid for pid, _ in candidates)
-    out = [Recommended(pid, score, "personalised") for pid, score in candidates if pid in available][:limit]
+    stored = _recommendable(stored, "product")
+    out = _hooked([Recommended(r.product_id, r.score, "personalised", r.product) for r in stored])[:limit]
     if len(out) < limit:
-        exclude = bought | {r.product_id for r in out}
         categories = list(
             Product.objects.filter(pk__in=bought, category__isnull=False)
             .values("category_id")
@@ -606,22 +632,20 @@ def customer_recommendations(*, customer: Customer, limit: int = 10) -> list[Rec
             .order_by("-n", "category_id")
             .values_list("category_id", flat=True)
         )
-        out += _popular([*categories, None], exclude=exclude, limit=limit - len(out))
+        exclude = {r.product_id for r in out}
+        out += _popular([*categories, None], exclude=exclude, exclude_query=bought, limit=limit - len(out))
     return out
 
 
 def product_bought_together(*, product: Product, limit: int = 10) -> list[Recommended]:
-    """Products most often in the same order as ``product`` (in stock), topped up with popular products of
-    its category."""
-    rows = list(
-        ProductAssociation.objects.filter(product=product).order_by("rank").values_list("other_id", "confidence")
-    )
-    available = products_available(pid for pid, _ in rows)
-    out = [Recommended(pid, conf, "bought_together") for pid, conf in rows if pid in available][:limit]
+    """Products most often in the same order as ``product`` (active, in stock), topped up with popular
+    products of its category."""
+    rows = _recommendable(ProductAssociation.objects.filter(product=product), "other")
+    rows = rows.select_related("other__category").order_by("rank")
+    out = _hooked([Recommended(r.other_id, r.confidence, "bought_together", r.other) for r in rows])[:limit]
     if len(out) < limit and product.category_id:
-        out += _popular(
-            [product.category_id], exclude={product.pk} | {r.product_id for r in out}, limit=limit - len(out)
-        )
+        exclude = {product.pk} | {r.product_id for r in out}
+        out += _popular([product.category_id], exclude=exclude, limit=limit - len(out))
     return out
 
 

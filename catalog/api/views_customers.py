@@ -46,10 +46,11 @@ def _limit(request, default: int = 10) -> int:
 
 
 def _payload(items: list[svc.Recommended]) -> list[dict]:
-    products = Product.objects.select_related("category").in_bulk([r.product_id for r in items])
+    missing = [r.product_id for r in items if r.product is None]
+    fetched = Product.objects.select_related("category").in_bulk(missing) if missing else {}
     out = []
     for r in items:
-        p = products[r.product_id]
+        p = r.product or fetched[r.product_id]
         out.append(
             {
                 "product": p.pk,

@@ -129,7 +129,7 @@ def test_bought_together_skips_out_of_stock_and_tops_up_from_category(shop):
     ]
 
 
-def test_recommendation_endpoints(api_client, shop):
+def test_recommendation_endpoints(api_client, shop, django_assert_num_queries):
     p, c = shop["products"], shop["customers"]
     recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
 
@@ -146,6 +146,8 @@ def test_recommendation_endpoints(api_client, shop):
             "reason": "personalised",
         }
     ]
+    with django_assert_num_queries(2):  # the customer, then the filtered top-N with its products in one query
+        api_client.get(f"/api/v1/customers/{c['u6'].pk}/recommendations/?limit=1")
     response = api_client.get(f"/api/v1/products/{p['A'].pk}/bought-together/?limit=2")
     assert [(r["sku"], r["reason"]) for r in response.json()["results"]] == [
         ("B", "bought_together"),
