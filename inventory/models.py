@@ -264,3 +264,126 @@ class Allocation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"line {self.order_line_id} → {self.location_id} x{self.quantity} ({self.status})"
+
+
+# --- Demand forecasting and replenishment (forecast helper) ----------------------------------------------
+
+
+class DemandForecast(models.Model):
+    """A quantile forecast of units sold of a product at a location over one period, from one model version.
+
+    ``period_days`` is 1 for series built from order lines (daily) and 7 for point-of-sale series (weekly);
+    ``horizon_step`` counts periods after the ``as_of`` date the model was trained up to (exclusive).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="demand_forecasts")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="demand_forecasts")
+    model_version = models.ForeignKey("ecomops.ModelVersion", on_delete=models.CASCADE, related_name="demand_forecasts")
+    as_of = models.DateField(db_index=True, help_text="Trained on sales strictly before this date.")
+    period_start = models.DateField(db_index=True)
+    period_days = models.PositiveSmallIntegerField(default=1)
+    horizon_step = models.PositiveSmallIntegerField()
+    p10 = models.FloatField()
+    p50 = models.FloatField()
+    p90 = models.FloatField()
+    method = models.CharField(max_length=32, blank=True, help_text="Method chosen for this series by backtest.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product_id", "location_id", "period_start"]
+        indexes = [models.Index(fields=["product", "location", "period_start"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "product", "location", "period_start"], name="demandforecast_unique_period"
+            ),
+            models.CheckConstraint(condition=Q(p10__gte=0), name="demandforecast_p10_gte_0"),
+            models.CheckConstraint(condition=Q(p50__gte=F("p10")), name="demandforecast_p50_gte_p10"),
+            models.CheckConstraint(condition=Q(p90__gte=F("p50")), name="demandforecast_p90_gte_p50"),
+            models.CheckConstraint(condition=Q(horizon_step__gte=1), name="demandforecast_step_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.product_id}@{self.location_id} {self.period_start}: {self.p50:.1f} [{self.p10:.1f}, {self.p90:.1f}]"
+        )
+
+
+class ForecastSeriesMetric(models.Model):
+    """Backtest accuracy of one series (product at location) under one demand model version."""
+
+    model_version = models.ForeignKey(
+        "ecomops.ModelVersion", on_delete=models.CASCADE, related_name="forecast_series_metrics"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=32)
+    mase = models.FloatField(null=True, blank=True)
+    wape = models.FloatField(null=True, blank=True)
+    bias = models.FloatField(null=True, blank=True)
+    pinball = models.FloatField(null=True, blank=True)
+    coverage = models.FloatField(null=True, blank=True, help_text="Share of actuals inside P10-P90.")
+    observations = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["model_version_id", "product_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "product", "location"], name="forecastseriesmetric_unique_series"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.model_version_id} {self.product_id}@{self.location_id}: MASE {self.mase}"
+
+
+class ReplenishmentSuggestion(TimeStampedModel):
+    """What to order of a product for a location, computed from its forecast, stock and supplier, and why.
+
+    A suggestion becomes a line of a draft PurchaseOrder by an admin action; planners approve the order.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ORDERED = "ordered", "On a purchase order"
+        DISMISSED = "dismissed", "Dismissed"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="replenishment_suggestions")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="replenishment_suggestions")
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    model_version = models.ForeignKey(
+        "ecomops.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    as_of = models.DateField(db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    on_hand = models.IntegerField(default=0)
+    on_order = models.IntegerField(default=0)
+    service_level = models.FloatField()
+    lead_time_days = models.FloatField()
+    lead_time_std_days = models.FloatField(default=0)
+    review_period_days = models.FloatField(default=7)
+    daily_demand = models.FloatField(help_text="Mean forecast demand per day (P50).")
+    demand_std_lead_time = models.FloatField(help_text="Std of demand over lead time + review period.")
+    safety_stock = models.FloatField()
+    reorder_point = models.FloatField()
+    order_up_to = models.FloatField()
+    quantity = models.PositiveIntegerField(help_text="Suggested order quantity after MOQ, pack size and budget.")
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    days_of_cover = models.FloatField(null=True, blank=True)
+    stockout_risk = models.FloatField(help_text="P(demand over lead time exceeds the stock position).")
+    overstock_units = models.FloatField(default=0, help_text="Stock position above the order-up-to level.")
+    reason = models.TextField(blank=True)
+    purchase_order_line = models.ForeignKey(
+        PurchaseOrderLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-as_of", "product_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location", "as_of"], name="replenishment_unique_as_of"),
+            models.CheckConstraint(
+                condition=Q(service_level__gt=0) & Q(service_level__lt=1), name="replenishment_service_level_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.as_of}: order {self.quantity}"

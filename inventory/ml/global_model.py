@@ -1,0 +1,267 @@
+"""A global quantile model across all series: gradient boosting on scaled demand with price, promotion,
+calendar and holiday covariates, trained "direct" (one model for every horizon step) and conformally calibrated.
+
+Rows are (series i, origin T, step h): features only use demand observed before the origin T, plus the
+covariates known for the target period (planned prices and promotions, calendar, holidays). The target is
+demand divided by the series' recent level, so one model serves slow and fast movers alike, and its quantiles
+scale back exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from .panel import Panel
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class GlobalParams:
+    """Hyper-parameters of the global model (general defaults, not tuned to one data set)."""
+
+    max_iter: int = 200
+    learning_rate: float = 0.08
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 40
+    l2_regularization: float = 1.0
+    max_rows: int = 400_000
+    samples_per_target: int = 2
+    interval_level: float = 0.8
+    random_state: int = 0
+
+
+class _History:
+    """Cumulative sums over the history matrix, for O(1) window statistics at any origin."""
+
+    def __init__(self, y: np.ndarray):
+        observed = ~np.isnan(y)
+        values = np.nan_to_num(y)
+        pad = np.zeros((y.shape[0], 1))
+        self.sum = np.hstack([pad, np.cumsum(values, axis=1)])
+        self.sq = np.hstack([pad, np.cumsum(values**2, axis=1)])
+        self.count = np.hstack([pad, np.cumsum(observed, axis=1)])
+        self.zeros = np.hstack([pad, np.cumsum(observed & (values == 0), axis=1)])
+        idx = np.where(observed, np.arange(y.shape[1]), -1)
+        last = np.maximum.accumulate(idx, axis=1)
+        self.last_value = np.where(last >= 0, np.take_along_axis(np.nan_to_num(y), np.maximum(last, 0), 1), np.nan)
+        self.y = y
+
+    def window(self, i: np.ndarray, T: np.ndarray, width: int | None):
+        lo = np.zeros_like(T) if width is None else np.maximum(T - width, 0)
+        count = self.count[i, T] - self.count[i, lo]
+        total = self.sum[i, T] - self.sum[i, lo]
+        sq = self.sq[i, T] - self.sq[i, lo]
+        zeros = self.zeros[i, T] - self.zeros[i, lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.nan)
+            var = np.where(count > 1, sq / count - mean**2, np.nan)
+            zero_frac = np.where(count > 0, zeros / count, np.nan)
+        return mean, np.sqrt(np.maximum(var, 0)), zero_frac, count
+
+    def lag(self, i: np.ndarray, t: np.ndarray, T: np.ndarray, period: int) -> np.ndarray:
+        """y at the latest t - k*period that lies before the origin T (NaN when missing or out of range)."""
+        k = (t - T) // period + 1
+        src = t - k * period
+        ok = src >= 0
+        out = np.full(len(i), np.nan)
+        out[ok] = self.y[i[ok], src[ok]]
+        return out
+
+
+class GlobalQuantileForecaster:
+    """Quantile gradient boosting across series; ``fit(panel, until)`` then ``predict(panel, origin, horizon)``."""
+
+    def __init__(self, params: GlobalParams | None = None):
+        self.params = params or GlobalParams()
+
+    # -- features ---------------------------------------------------------------------------------------
+    def _windows(self, freq: str) -> tuple[int, int, int]:
+        return (7, 28, 182) if freq == "D" else (4, 13, 52)
+
+    def _features(self, panel: Panel, hist: _History, i: np.ndarray, T: np.ndarray, h: np.ndarray):
+        short, mid, long = self._windows(panel.freq)
+        t = T + h - 1
+        level, _, _, _ = hist.window(i, T, long)
+        overall, _, _, count = hist.window(i, T, None)
+        scale = np.where(np.isnan(level) | (level <= 0), overall, level)
+        scale = np.where(np.isnan(scale) | (scale <= 0), 1.0 / long, scale)
+        m_short, _, _, _ = hist.window(i, T, short)
+        m_mid, sd_mid, _, _ = hist.window(i, T, mid)
+        _, _, zero_frac, _ = hist.window(i, T, long)
+        last = hist.last_value[i, T - 1]
+        columns = {
+            "step": h.astype(float),
+            "log_level": np.log1p(scale),
+            "mean_short": m_short / scale,
+            "mean_mid": m_mid / scale,
+            "mean_all": overall / scale,
+            "std_mid": sd_mid / scale,
+            "zero_frac": zero_frac,
+            "last": last / scale,
+            "log_count": np.log1p(count),
+            "season_lag": hist.lag(i, t, T, panel.season) / scale,
+        }
+        if panel.freq == "D":
+            columns["year_lag"] = hist.lag(i, t, T, 364) / scale
+        dates = panel.dates[t]
+        columns["month"] = dates.month.to_numpy(dtype=float)
+        if panel.freq == "D":
+            columns["day_of_week"] = dates.dayofweek.to_numpy(dtype=float)
+            columns["day_of_month"] = dates.day.to_numpy(dtype=float)
+        else:
+            columns["week_of_year"] = dates.isocalendar().week.to_numpy(dtype=float)
+        n_dates = len(panel.dates)
+        for name, matrix in panel.covariates.items():
+            if name == "price":
+                continue
+            columns[name] = matrix[i, t]
+            if name == "holiday":
+                columns["holiday_next"] = matrix[i, np.minimum(t + 1, n_dates - 1)]
+        price = panel.covariates.get("price")
+        if price is not None:
+            p_t = price[i, t]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_price = self._price_mean[i, T] if self._price_mean is not None else np.nan
+                columns["price_rel_own"] = p_t / mean_price
+                columns["price_rel_last"] = p_t / self._price_last[i, T - 1]
+                if self._group_price is not None:
+                    columns["price_rel_group"] = p_t / self._group_price[panel.groups[i], t]
+                    columns["price_rank_group"] = self._group_rank[i, t]
+        self.feature_names_ = list(columns)
+        return np.column_stack([np.asarray(v, dtype=float) for v in columns.values()]), scale
+
+    def _prepare_prices(self, panel: Panel) -> None:
+        self._price_mean = self._price_last = self._group_price = self._group_rank = None
+        price = panel.covariates.get("price")
+        if price is None:
+            return
+        price_hist = _History(price)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._price_mean = np.where(price_hist.count > 0, price_hist.sum / price_hist.count, np.nan)
+        self._price_last = _ffill(price)
+        if panel.groups is not None:
+            n_groups = panel.groups.max() + 1
+            totals = np.zeros((n_groups, price.shape[1]))
+            counts = np.zeros((n_groups, price.shape[1]))
+            np.add.at(totals, panel.groups, np.nan_to_num(price))
+            np.add.at(counts, panel.groups, ~np.isnan(price))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self._group_price = np.where(counts > 0, totals / counts, np.nan)
+            # share of group members priced below this product in the period (0 = cheapest)
+            rank = np.full(price.shape, np.nan)
+            for g in range(n_groups):
+                members = np.flatnonzero(panel.groups == g)
+                block = price[members]
+                if 1 < len(members) <= 64:  # pairwise comparison; big groups keep only the mean-price ratio
+                    below = (block[:, None, :] > block[None, :, :]).sum(axis=1)
+                    present = (~np.isnan(block)).sum(axis=0)
+                    rank[members] = np.where(np.isnan(block), np.nan, below / np.maximum(present - 1, 1))
+            self._group_rank = rank
+
+    # -- training ---------------------------------------------------------------------------------------
+    def _training_rows(self, panel: Panel, until: int, horizon: int, rng: np.random.Generator):
+        y = panel.y[:, :until]
+        i_idx, t_idx = np.nonzero(~np.isnan(y))
+        keep = t_idx >= 1
+        i_idx, t_idx = i_idx[keep], t_idx[keep]
+        k = self.params.samples_per_target
+        i_rows = np.repeat(i_idx, k)
+        t_rows = np.repeat(t_idx, k)
+        h_rows = rng.integers(1, horizon + 1, size=len(i_rows))
+        h_rows = np.minimum(h_rows, t_rows)  # the origin must leave at least one period of history
+        T_rows = t_rows - h_rows + 1
+        if len(i_rows) > self.params.max_rows:
+            # keep the most recent targets preferentially: they look most like what we forecast next
+            weights = np.exp((t_rows - until) / max(until / 2, 1))
+            pick = rng.choice(len(i_rows), size=self.params.max_rows, replace=False, p=weights / weights.sum())
+            i_rows, T_rows, h_rows, t_rows = i_rows[pick], T_rows[pick], h_rows[pick], t_rows[pick]
+        return i_rows, T_rows, h_rows
+
+    def fit(self, panel: Panel, *, until: int | None = None, horizon: int | None = None) -> GlobalQuantileForecaster:
+        """Fit on targets before period index ``until`` (default: the whole history)."""
+        until = panel.n_history if until is None else until
+        horizon = horizon or max(panel.horizon, 1)
+        rng = np.random.default_rng(self.params.random_state)
+        self._prepare_prices(panel)
+        hist = _History(panel.y[:, :until])
+        i, T, h = self._training_rows(panel, until, horizon, rng)
+        if len(i) == 0:
+            raise ValueError("no observed demand to train the global model on")
+        X, scale = self._features(panel, hist, i, T, h)
+        target = panel.y[i, T + h - 1] / scale
+        self.models_ = {}
+        for q in QUANTILES:
+            model = HistGradientBoostingRegressor(
+                loss="quantile",
+                quantile=q,
+                max_iter=self.params.max_iter,
+                learning_rate=self.params.learning_rate,
+                max_leaf_nodes=self.params.max_leaf_nodes,
+                min_samples_leaf=self.params.min_samples_leaf,
+                l2_regularization=self.params.l2_regularization,
+                early_stopping=False,
+                random_state=self.params.random_state,
+            )
+            self.models_[q] = model.fit(X, target)
+        self.n_train_rows_ = len(i)
+        self.adjust_ = (0.0, 0.0)
+        return self
+
+    def predict_scaled(self, panel: Panel, *, origin: int, horizon: int):
+        """Scaled quantile forecasts (n_series x horizon each) and the per-series scale at ``origin``."""
+        n = panel.n_series
+        hist = _History(panel.y[:, :origin])
+        i = np.repeat(np.arange(n), horizon)
+        h = np.tile(np.arange(1, horizon + 1), n)
+        T = np.full(len(i), origin)
+        X, scale = self._features(panel, hist, i, T, h)
+        raw = {q: self.models_[q].predict(X).reshape(n, horizon) for q in QUANTILES}
+        ordered = np.sort(np.stack([raw[q] for q in QUANTILES]), axis=0)
+        return {q: ordered[k] for k, q in enumerate(QUANTILES)}, scale.reshape(n, horizon)[:, 0]
+
+    def calibrate(self, scaled: dict, actual_scaled: np.ndarray) -> tuple[float, float]:
+        """Conformalised quantile regression: widen (or narrow) P10/P90 so each tail holds its share."""
+        observed = ~np.isnan(actual_scaled)
+        tail = (1 - self.params.interval_level) / 2
+        low = (scaled[0.1] - actual_scaled)[observed]
+        high = (actual_scaled - scaled[0.9])[observed]
+        if len(low) < 20:
+            self.adjust_ = (0.0, 0.0)
+            return self.adjust_
+        level = min(1.0, (1 - tail) * (1 + 1 / len(low)))
+        self.adjust_ = (float(np.quantile(low, level)), float(np.quantile(high, level)))
+        return self.adjust_
+
+    def predict(self, panel: Panel, *, origin: int, horizon: int) -> dict[float, np.ndarray]:
+        """Quantile forecasts in demand units, calibrated, non-negative and non-crossing."""
+        scaled, scale = self.predict_scaled(panel, origin=origin, horizon=horizon)
+        low_adj, high_adj = getattr(self, "adjust_", (0.0, 0.0))
+        p50 = scaled[0.5]
+        p10 = np.minimum(scaled[0.1] - low_adj, p50)
+        p90 = np.maximum(scaled[0.9] + high_adj, p50)
+        return {q: np.maximum(v * scale[:, None], 0.0) for q, v in zip(QUANTILES, (p10, p50, p90), strict=True)}
+
+    def feature_importance(self) -> dict[str, float]:
+        """Split-gain importances are not exposed by HistGradientBoosting; report the median model's feature use."""
+        model = self.models_[0.5]
+        counts = np.zeros(len(self.feature_names_))
+        for predictors in model._predictors:  # noqa: SLF001 - no public accessor for tree structure
+            for tree in predictors:
+                nodes = tree.nodes
+                for f, gain in zip(
+                    nodes["feature_idx"][nodes["is_leaf"] == 0], nodes["gain"][nodes["is_leaf"] == 0], strict=True
+                ):
+                    counts[f] += max(gain, 0.0)
+        total = counts.sum() or 1.0
+        return {name: round(float(c / total), 4) for name, c in zip(self.feature_names_, counts, strict=True)}
+
+
+def _ffill(matrix: np.ndarray) -> np.ndarray:
+    observed = ~np.isnan(matrix)
+    idx = np.where(observed, np.arange(matrix.shape[1]), -1)
+    last = np.maximum.accumulate(idx, axis=1)
+    return np.where(last >= 0, np.take_along_axis(np.nan_to_num(matrix), np.maximum(last, 0), 1), np.nan)
