@@ -16,7 +16,9 @@ AS_OF = date(2018, 6, 30)
 def _orders(customer, *, days_ago: list[int], price: str = "10.00", status=Order.Status.DELIVERED):
     for days in days_ago:
         order = OrderFactory(
-            customer=customer, status=status, purchased_at=datetime(2018, 6, 30, 15, 0, tzinfo=UTC) - timedelta(days=days)
+            customer=customer,
+            status=status,
+            purchased_at=datetime(2018, 6, 30, 15, 0, tzinfo=UTC) - timedelta(days=days),
         )
         OrderLineFactory(order=order, line_number=1, unit_price=Decimal(price), quantity=1)
 
@@ -88,8 +90,32 @@ def test_segment_summary_counts_and_spend(five_customers):
 
 @pytest.mark.parametrize(
     ("r", "f", "segment"),
-    [(5, 5, "champions"), (4, 4, "loyal"), (5, 2, "potential_loyalist"), (5, 1, "new"), (3, 3, "need_attention"),
-     (3, 1, "about_to_sleep"), (1, 5, "cant_lose"), (2, 3, "at_risk"), (2, 1, "hibernating"), (1, 1, "lost")],
+    [
+        (5, 5, "champions"),
+        (4, 4, "loyal"),
+        (5, 2, "potential_loyalist"),
+        (5, 1, "new"),
+        (3, 3, "need_attention"),
+        (3, 1, "about_to_sleep"),
+        (1, 5, "cant_lose"),
+        (2, 3, "at_risk"),
+        (2, 1, "hibernating"),
+        (1, 1, "lost"),
+    ],
 )
 def test_segment_map(r, f, segment):
     assert segment_for_scores(r, f) == segment
+
+
+def test_sql_segment_map_agrees_with_python_for_every_score_pair(db):
+    from django.db import connection
+
+    from catalog.services_customers import SEGMENT_SQL
+
+    pairs = [(r, f) for r in range(1, 6) for f in range(1, 6)]
+    values = " UNION ALL ".join(f"SELECT {r} AS r, {f} AS f" for r, f in pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r, f, {SEGMENT_SQL} FROM ({values}) AS scores ORDER BY r, f")
+        from_sql = {(r, f): segment for r, f, segment in cursor.fetchall()}
+
+    assert from_sql == {(r, f): str(segment_for_scores(r, f)) for r, f in pairs}
