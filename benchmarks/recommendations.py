@@ -247,6 +247,18 @@ def measure_latency(frame: pd.DataFrame, *, requests: int = 500) -> None:
         print(
             f"{label:<26} p50 {np.percentile(timings, 50):6.2f} ms  p99 {np.percentile(timings, 99):6.2f} ms  ({requests} requests)"
         )
+    from catalog.models import Customer
+    from catalog.services_customers import customer_recommendations
+
+    timings = []
+    for pk in rng.choice(customer_ids, size=requests):
+        t0 = time.perf_counter()
+        customer_recommendations(customer=Customer.objects.get(pk=pk), limit=10)
+        timings.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"{'  service call alone':<26} p50 {np.percentile(timings, 50):6.2f} ms  p99 {np.percentile(timings, 99):6.2f} ms"
+    )
+    print(f"machine load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main(argv=None) -> int:
