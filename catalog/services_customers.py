@@ -492,14 +492,12 @@ def recommendations_train_and_store(
         return RecommendationsResult(0, 0, 0, version.version, False, metrics)
 
     data = Interactions.from_frame(interactions, items=model.items_)
-    positions = model.recommend_many(data.matrix, n=STORED_RECOMMENDATIONS)
+    positions, scores = model.recommend_many(data.matrix, n=STORED_RECOMMENDATIONS, return_scores=True)
     recs = []
     for row, customer_id in enumerate(data.users):
-        seen = set(data.matrix.indices[data.matrix.indptr[row] : data.matrix.indptr[row + 1]])
         rank = 0
-        weights = np.asarray(data.matrix[row] @ model.weights_).ravel()
-        for pos in positions[row]:
-            if pos in seen or weights[pos] <= 0:
+        for pos, score in zip(positions[row], scores[row], strict=True):
+            if not score > 0:  # seen items are -inf; non-positive scores carry no evidence
                 continue
             rank += 1
             recs.append(
@@ -507,7 +505,7 @@ def recommendations_train_and_store(
                     customer_id=int(customer_id),
                     product_id=int(model.items_[pos]),
                     rank=rank,
-                    score=float(weights[pos]),
+                    score=float(score),
                     model_version=version,
                 )
             )

@@ -82,11 +82,14 @@ class EaseRecommender:
         top = _top_n(scores, n)
         return [(self.items_[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def recommend_many(self, matrix: sparse.csr_matrix, *, n: int = 10, batch: int = 2048) -> np.ndarray:
+    def recommend_many(
+        self, matrix: sparse.csr_matrix, *, n: int = 10, batch: int = 2048, return_scores: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Top-``n`` item positions for every row of a user x model-item matrix, seen items excluded (their
         positions come last with score -inf when a row has fewer than ``n`` unseen items)."""
         n = min(n, matrix.shape[1])
         out = np.zeros((matrix.shape[0], n), dtype=np.int64)
+        out_scores = np.zeros((matrix.shape[0], n), dtype=np.float32)
         for start in range(0, matrix.shape[0], batch):
             block = matrix[start : start + batch]
             scores = np.asarray(block @ self.weights_)
@@ -96,8 +99,10 @@ class EaseRecommender:
             else:
                 part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
             order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-            out[start : start + batch] = np.take_along_axis(part, order, axis=1)
-        return out
+            top = np.take_along_axis(part, order, axis=1)
+            out[start : start + batch] = top
+            out_scores[start : start + batch] = np.take_along_axis(scores, top, axis=1)
+        return (out, out_scores) if return_scores else out
 
 
 def _ease_solve(gram: np.ndarray, l2: float, device: str) -> np.ndarray:
