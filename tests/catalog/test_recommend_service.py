@@ -166,3 +166,22 @@ def test_recommendations_need_permission(db, django_user_model, shop):
     assert client.get(f"/api/v1/customers/{shop['customers']['u6'].pk}/recommendations/").status_code in (401, 403)
     client.force_authenticate(django_user_model.objects.create_user(username="nobody", password="x-12345678"))
     assert client.get(f"/api/v1/customers/{shop['customers']['u6'].pk}/recommendations/").status_code == 403
+
+
+def test_train_recommendations_job_and_api_trigger(api_client, shop, django_capture_on_commit_callbacks):
+    from ecomops.models import JobRun
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            "/api/v1/customer-analytics/train/", {"kind": "recommendations", "as_of": "2018-06-01"}
+        )
+    assert response.status_code == 202
+    job = JobRun.objects.get(pk=response.json()["job"])
+
+    assert job.kind == "train:recommendations"
+    assert job.state == JobRun.State.SUCCEEDED, job.error
+    assert (job.result["version"], job.result["promoted"], job.result["customers"]) == (1, True, 7)
+    assert CustomerRecommendation.objects.filter(customer=shop["customers"]["u6"]).exists()
+    bad = api_client.post("/api/v1/customer-analytics/train/", {"kind": "everything"})
+    assert bad.status_code == 400
+    assert bad.json() == {"kind": ["must be customers or recommendations, got 'everything'"]}
