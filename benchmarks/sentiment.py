@@ -33,6 +33,7 @@ from feedback.ml.sentiment import (  # noqa: E402
     NEGATIVE,
     POSITIVE,
     BaselineCharTfidf,
+    EnsembleSentimentModel,
     LinearSentimentModel,
     NeuralSentimentModel,
     SentimentParams,
@@ -132,6 +133,12 @@ def main() -> None:
             start = time.perf_counter()
             model.fit(texts, labels, langs)
             fit_seconds[name] = time.perf_counter() - start
+        models["ensemble (NB-LR + torch)"] = EnsembleSentimentModel(
+            [models["NB word+char tfidf+LR"], models["torch embedding-bag"]]
+        )
+        fit_seconds["ensemble (NB-LR + torch)"] = (
+            fit_seconds["NB word+char tfidf+LR"] + fit_seconds["torch embedding-bag"]
+        )
         for test_name, test in tests.items():
             baseline_acc = None
             for name, model in models.items():

@@ -9,8 +9,8 @@ from .services_queue import queue_refresh_priorities
 
 @job_handler("train:sentiment", queue="gpu", time_limit=3600)
 def train_sentiment(ctx: JobContext, params: dict) -> dict:
-    """Train the NB-TF-IDF and the torch sentiment models on all labelled reviews; the better one becomes active."""
-    algorithms = tuple(params.get("algorithms") or ("linear", "neural"))
+    """Train the NB-TF-IDF and torch sentiment models (and their ensemble) on all labelled reviews; the best is active."""
+    algorithms = tuple(params.get("algorithms") or ("linear", "neural", "ensemble"))
     versions = sentiment_train(job=ctx.job, algorithms=algorithms, progress=ctx.progress)
     ctx.progress(100, ", ".join(f"v{v.version} {v.algorithm} macro-F1 {v.metrics['macro_f1']}" for v in versions))
     return {"versions": [v.pk for v in versions], "metrics": {v.version: v.metrics["macro_f1"] for v in versions}}

@@ -37,6 +37,7 @@ from .ml.sentiment import (
     NEGATIVE,
     NEUTRAL,
     POSITIVE,
+    EnsembleSentimentModel,
     LinearSentimentModel,
     NeuralSentimentModel,
     SentimentParams,
@@ -285,7 +286,7 @@ def _evaluate(model, test: pd.DataFrame) -> dict:
 def sentiment_train(
     *,
     job: JobRun | None = None,
-    algorithms: tuple[str, ...] = ("linear", "neural"),
+    algorithms: tuple[str, ...] = ("linear", "neural", "ensemble"),
     holdout: float = 0.2,
     progress=None,
 ) -> list[ModelVersion]:
@@ -301,14 +302,21 @@ def sentiment_train(
         raise ValueError(f"need at least 20 labelled reviews with two sentiments; have {len(frame)}")
     train, test = _time_split(frame, holdout)
     versions = []
-    builders = {"linear": LinearSentimentModel, "neural": NeuralSentimentModel}
+    fitted: dict[str, object] = {}
+    builders = {"linear": LinearSentimentModel, "neural": NeuralSentimentModel, "ensemble": None}
     for step, name in enumerate(algorithms):
         if name not in builders:
             raise ValueError(f"unknown algorithm {name!r}; choose from {sorted(builders)}")
-        progress(10 + 40 * step, f"training {name} on {len(train)} reviews")
-        model = builders[name](SentimentParams()).fit(
-            train.text.tolist(), train.label.tolist(), train.language.tolist()
-        )
+        progress(10 + int(80 * step / len(algorithms)), f"training {name} on {len(train)} reviews")
+        if name == "ensemble":
+            if not {"linear", "neural"} <= set(fitted):
+                raise ValueError("the ensemble needs 'linear' and 'neural' trained first in the same run")
+            model = EnsembleSentimentModel([fitted["linear"], fitted["neural"]])
+        else:
+            model = builders[name](SentimentParams()).fit(
+                train.text.tolist(), train.label.tolist(), train.language.tolist()
+            )
+        fitted[name] = model
         metrics = _evaluate(model, test)
         metrics["train_rows"] = len(train)
         trained = TrainedModel(

@@ -187,6 +187,9 @@ class _PerLanguageModel:
     def predict_proba(self, texts: list[str], languages: list[str] | None = None) -> SentimentPrediction:
         texts = [normalize_text(t) for t in texts]
         langs = list(languages) if languages is not None else detect_languages(texts)
+        return self._finalize(texts, self._distributions(texts, langs), langs)
+
+    def _distributions(self, texts: list[str], langs: list[str]) -> list[dict[str, float]]:
         distribution: list[dict[str, float]] = [{} for _ in texts]
         groups: dict[str, list[int]] = {}
         for index, lang in enumerate(langs):
@@ -198,6 +201,11 @@ class _PerLanguageModel:
             probabilities = self._scores(model, X)
             for row, index in enumerate(indexes):
                 distribution[index] = {c: float(p) for c, p in zip(model.classes, probabilities[row], strict=True)}
+        return distribution
+
+    def _finalize(
+        self, texts: list[str], distribution: list[dict[str, float]], langs: list[str]
+    ) -> SentimentPrediction:
         labels, top = [], []
         for index, dist in enumerate(distribution):
             label = max(dist, key=dist.get)
@@ -236,11 +244,17 @@ class LinearSentimentModel(_PerLanguageModel):
         scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
         X = X.multiply(scale).tocsr()
         if self.params.C is None and len(y) >= 300:
+            # regularisation chosen per language by 3-fold cross-validation on the training rows
+            import warnings
+
             from sklearn.linear_model import LogisticRegressionCV
 
-            # regularisation chosen per language by 3-fold cross-validation on the training rows
-            search = LogisticRegressionCV(Cs=[1.0, 4.0, 16.0, 64.0], cv=3, max_iter=2000, class_weight="balanced")
-            search.fit(X, y)
+            search = LogisticRegressionCV(
+                Cs=[1.0, 4.0, 16.0, 64.0], cv=3, max_iter=2000, class_weight="balanced", scoring="accuracy"
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                search.fit(X, y)
             chosen = float(np.atleast_1d(search.C_)[0])
         else:
             chosen = self.params.C or 8.0
@@ -323,7 +337,7 @@ class NeuralSentimentModel(_PerLanguageModel):
                 loss.backward()
                 optimizer.step()
                 sparse_optimizer.step()
-                total += float(loss) * len(rows.indptr[:-1])
+                total += float(loss.detach()) * len(rows.indptr[:-1])
             history.append(round(total / X.shape[0], 5))
         network = _NumpyNetwork(
             embedding=bag.weight.detach().cpu().numpy(),
@@ -336,6 +350,32 @@ class NeuralSentimentModel(_PerLanguageModel):
 
     def _scores(self, model: _LanguageModel, X: sparse.csr_matrix) -> np.ndarray:
         return model.classifier.predict_proba(X)
+
+
+class EnsembleSentimentModel(_PerLanguageModel):
+    """The average of fitted members' probabilities (the NB-TF-IDF model and the torch network)."""
+
+    algorithm = "ensemble(nb-tfidf-logreg+torch-embedding-bag)"
+
+    def __init__(self, members: list[_PerLanguageModel], params: SentimentParams | None = None):
+        super().__init__(params or members[0].params)
+        self.members = members
+        self.models_ = {key: None for member in members for key in member.models_}
+        self.device_used_ = getattr(members[-1], "device_used_", "cpu")
+
+    def fit(self, texts, labels, languages=None):
+        for member in self.members:
+            member.fit(texts, labels, languages)
+        self.models_ = {key: None for member in self.members for key in member.models_}
+        return self
+
+    def _distributions(self, texts: list[str], langs: list[str]) -> list[dict[str, float]]:
+        per_member = [member._distributions(texts, langs) for member in self.members]
+        averaged = []
+        for index in range(len(texts)):
+            keys = set().union(*(d[index] for d in per_member))
+            averaged.append({k: sum(d[index].get(k, 0.0) for d in per_member) / len(per_member) for k in keys})
+        return averaged
 
 
 class BaselineCharTfidf(_PerLanguageModel):
