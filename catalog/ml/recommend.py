@@ -106,20 +106,25 @@ class EaseRecommender:
 
 
 def _ease_solve(gram: np.ndarray, l2: float, device: str) -> np.ndarray:
+    """B = I - P diag(1/diag P), P = (G + l2 I)^-1, diag(B) = 0; on ``device`` with torch unless it is "cpu"."""
     gram = gram.copy()
     gram[np.diag_indices_from(gram)] += l2
     if device != "cpu":
-        import torch
-
-        g = torch.as_tensor(gram, device=device, dtype=torch.float32)
-        p = torch.linalg.inv(g)
-        b = -p / torch.diagonal(p)
-        b.fill_diagonal_(0.0)
-        return b.cpu().numpy()
+        return _ease_solve_torch(gram, device)
     p = np.linalg.inv(gram)
     b = -p / np.diag(p)
     np.fill_diagonal(b, 0.0)
     return b
+
+
+def _ease_solve_torch(regularised_gram: np.ndarray, device: str) -> np.ndarray:
+    import torch
+
+    g = torch.as_tensor(regularised_gram, device=device, dtype=torch.float64 if device == "cpu" else torch.float32)
+    p = torch.linalg.inv(g)
+    b = -p / torch.diagonal(p)
+    b.fill_diagonal_(0.0)
+    return b.cpu().numpy()
 
 
 def _top_n(scores: np.ndarray, n: int) -> np.ndarray:

@@ -185,3 +185,18 @@ def test_train_recommendations_job_and_api_trigger(api_client, shop, django_capt
     bad = api_client.post("/api/v1/customer-analytics/train/", {"kind": "everything"})
     assert bad.status_code == 400
     assert bad.json() == {"kind": ["must be customers or recommendations, got 'everything'"]}
+
+
+def test_ease_torch_solve_matches_numpy():
+    import numpy as np
+
+    from catalog.ml.recommend import _ease_solve, _ease_solve_torch
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 12)) < 0.3).astype(float)
+    gram = x.T @ x
+    numpy_b = _ease_solve(gram, 5.0, "cpu")
+    regularised = gram + 5.0 * np.eye(12)
+
+    assert np.allclose(_ease_solve_torch(regularised, "cpu"), numpy_b, atol=1e-9)
+    assert np.all(np.diag(numpy_b) == 0)
