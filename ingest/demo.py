@@ -543,14 +543,14 @@ def _orders(data, rng, days, units, effective, areas, area_of, activity) -> None
 
 
 def _stock(data: DemoData, rng, units) -> None:
-    """Opening stock per product and warehouse: 10-60 days of its recent demand; a few pairs are empty."""
+    """Opening stock per product and warehouse: 20-90 days of its recent demand plus a few; some pairs empty."""
     recent = units[-90:].mean(axis=0)
     for i, product in enumerate(data.products):
         for w in data.warehouses:
             if rng.random() < 0.06:
                 continue
-            days_of_cover = float(rng.uniform(10, 60))
-            quantity = max(1, int(round(recent[i] / len(data.warehouses) * days_of_cover)) + int(rng.integers(0, 5)))
+            days_of_cover = float(rng.uniform(20, 90))
+            quantity = int(round(recent[i] / len(data.warehouses) * days_of_cover)) + int(rng.integers(2, 12))
             data.stock.append(
                 {
                     "sku": product["sku"],

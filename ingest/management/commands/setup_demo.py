@@ -1,0 +1,42 @@
+"""``manage.py setup_demo``: demo data (real when ../shared/data exists, else synthetic), operator, training."""
+
+from datetime import date
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ingest.demo import DemoSpec
+from ingest.services import demo_setup
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data (imports ../shared/data when present, else a seeded synthetic store), create the demo "
+        "operator login and train the models. Idempotent: re-running changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--data-dir", type=Path, help="Folder with olist/ and dominicks_oj/ (default ../shared/data)"
+        )
+        parser.add_argument("--synthetic", action="store_true", help="Use the synthetic store even if real data exists")
+        parser.add_argument("--seed", type=int, default=DemoSpec.seed, help="Seed of the synthetic store")
+        parser.add_argument("--end", type=date.fromisoformat, help="Last order day of the synthetic store (YYYY-MM-DD)")
+        parser.add_argument("--days", type=int, default=DemoSpec.days, help="Days of synthetic orders")
+        parser.add_argument("--no-train", action="store_true", help="Do not run train_models")
+
+    def handle(self, *args, data_dir=None, synthetic=False, seed=None, end=None, days=None, no_train=False, **options):
+        spec = None
+        if end is not None or seed != DemoSpec.seed or days != DemoSpec.days:
+            if days < 28:
+                raise CommandError("--days must be at least 28")
+            from django.utils import timezone
+
+            spec = DemoSpec(seed=seed, end=end or timezone.localdate(), days=days)
+        outcome = demo_setup(
+            data_dir=data_dir, synthetic=synthetic, spec=spec, train=not no_train, write=self.stdout.write
+        )
+        failed = [error for report in outcome.reports for error in report.errors]
+        if failed:
+            raise CommandError("demo data incomplete: " + "; ".join(failed))
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: {outcome.mode}."))

@@ -1,0 +1,162 @@
+"""Ingest services: the demo set-up (real data when present, else the synthetic store) and its operator."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+from django.utils import timezone
+
+from .demo import DemoSpec, demo_generate, demo_load
+from .dominicks import dominicks_import
+from .olist import olist_import
+from .report import ImportReport
+
+logger = logging.getLogger(__name__)
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-operator-2026"
+OPERATOR_GROUP = "operator"
+# Role groups (access.roles) that together cover an operator's daily work in the demo.
+DEMO_ROLE_GROUPS = ("operator", "inventory planner", "pricing analyst", "customer-service agent")
+OPERATIONAL_APPS = ("catalog", "orders", "inventory", "pricing", "logistics", "feedback")
+# Changed only through the ledger or by imports: never edited by hand.
+READ_ONLY_MODELS = {("inventory", "stocklevel"), ("inventory", "salesobservation")}
+APPEND_ONLY_MODELS = {("inventory", "stockmovement")}
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` next to the project (present only in the ecomops workplace)."""
+    return Path(settings.BASE_DIR).parent / "shared" / "data"
+
+
+def operational_permissions():
+    """View on every model; add / change on the operational ones (catalog .. feedback), add on the ledger."""
+    condition = Q(codename__startswith="view_")
+    for model in apps.get_models():
+        label, name = model._meta.app_label, model._meta.model_name
+        if label not in OPERATIONAL_APPS or (label, name) in READ_ONLY_MODELS:
+            continue
+        actions = ("add",) if (label, name) in APPEND_ONLY_MODELS else ("add", "change")
+        condition |= Q(content_type__app_label=label, codename__in=[f"{a}_{name}" for a in actions])
+    condition |= Q(content_type__app_label="ecomops", codename="add_jobrun")
+    return Permission.objects.filter(condition)
+
+
+def demo_operator_setup(*, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD):
+    """The demo operator: staff, not superuser, in the operator role groups, with operational write rights.
+
+    When the ``access`` app defines the role groups they are synced and used as they are (they are its
+    single source of truth); the add / change rights on operational models that the operator role lacks
+    are given to the user directly, so the demo login can do the daily work in the admin.
+    """
+    if apps.is_installed("access"):
+        from access.roles import sync_roles
+
+        sync_roles()
+        groups = list(Group.objects.filter(name__in=DEMO_ROLE_GROUPS))
+    else:
+        group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
+        group.permissions.set(operational_permissions())
+        groups = [group]
+    user, created = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = True
+    user.is_superuser = False
+    user.is_active = True
+    if created or not user.check_password(password):
+        user.set_password(password)
+    user.save()
+    user.groups.add(*groups)
+    user.user_permissions.add(*operational_permissions())
+    return user
+
+
+@dataclass
+class DemoOutcome:
+    """What setup_demo did: the imports (or synthetic load) and the training step."""
+
+    mode: str
+    reports: list[ImportReport] = field(default_factory=list)
+    trained: str = ""
+    training_error: str = ""
+
+
+def demo_setup(
+    *,
+    data_dir: Path | None = None,
+    synthetic: bool = False,
+    spec: DemoSpec | None = None,
+    train: bool = True,
+    write: Callable[[str], None] = print,
+) -> DemoOutcome:
+    """Load the demo data (idempotent), create the demo operator, then train the models if possible.
+
+    Real data when ``data_dir`` (default ``../shared/data``) holds ``olist/`` and ``dominicks_oj/`` and
+    ``synthetic`` is not asked for; otherwise the seeded synthetic store, anchored on the end date of a
+    previous synthetic load so that re-running it changes nothing.
+    """
+    data_dir = Path(data_dir) if data_dir else shared_data_dir()
+    olist_dir, dominicks_dir = data_dir / "olist", data_dir / "dominicks_oj"
+    if not synthetic and olist_dir.is_dir() and dominicks_dir.is_dir():
+        outcome = DemoOutcome(mode=f"real data from {data_dir}")
+        write(f"Importing the real data from {data_dir} ...")
+        for function, folder in ((olist_import, olist_dir), (dominicks_import, dominicks_dir)):
+            report = function(directory=folder)
+            outcome.reports.append(report)
+            write(report.as_text(max_rejected=20))
+    else:
+        spec = spec or DemoSpec(end=_demo_anchor() or timezone.localdate())
+        outcome = DemoOutcome(mode=f"synthetic store (seed {spec.seed}, {spec.days} days to {spec.end})")
+        write(f"No real data at {data_dir}: generating the {outcome.mode} ...")
+        report = demo_load(demo_generate(spec))
+        outcome.reports.append(report)
+        write(report.as_text(max_rejected=20))
+
+    user = demo_operator_setup()
+    write(f"Demo operator: {user.username} / {DEMO_PASSWORD} (staff, not superuser)")
+
+    if train:
+        _train(outcome, write)
+    return outcome
+
+
+def _demo_anchor() -> date | None:
+    """End date of a previous synthetic load (kept on its warehouses), so a re-run regenerates the same data."""
+    from inventory.models import Location
+
+    attributes = Location.objects.filter(code="WH-SP").values_list("attributes", flat=True).first() or {}
+    try:
+        return date.fromisoformat(attributes["demo_end"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _train(outcome: DemoOutcome, write: Callable[[str], None]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command, get_commands
+
+    if "train_models" not in get_commands():
+        outcome.trained = "skipped: no train_models command"
+        write(outcome.trained)
+        return
+    write("Training the models (train_models) ...")
+    out = StringIO()
+    try:
+        call_command("train_models", stdout=out, stderr=out)
+    except Exception as exc:  # the demo must come up even when a model fails to train
+        logger.exception("train_models failed during setup_demo")
+        outcome.training_error = f"{type(exc).__name__}: {exc}"
+        write(out.getvalue())
+        write(f"train_models failed ({outcome.training_error}); the demo continues without those models")
+        return
+    outcome.trained = "ok"
+    write(out.getvalue())
