@@ -158,7 +158,9 @@ def test_load_writes_every_row_and_a_second_load_changes_nothing(small):
 @pytest.mark.django_db
 def test_setup_demo_without_real_data_loads_the_synthetic_store_and_the_operator(tmp_path):
     out = io.StringIO()
-    call_command("setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out)
+    call_command(
+        "setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out
+    )
 
     assert "Demo ready: synthetic store (seed 2026, 30 days to 2025-03-31)." in out.getvalue()
     assert Product.objects.count() == 200
@@ -176,7 +178,9 @@ def test_setup_demo_without_real_data_loads_the_synthetic_store_and_the_operator
 
     # again, anchored on the first run's end date: nothing changes
     out = io.StringIO()
-    call_command("setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out)
+    call_command(
+        "setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out
+    )
     assert "total: 0 created, 0 updated, 0 rows rejected (0 reasons)" in out.getvalue()
     assert get_user_model().objects.filter(username="demo").count() == 1
 
@@ -187,14 +191,21 @@ def test_setup_demo_imports_real_data_when_present_and_survives_a_training_failu
     write_dominicks(tmp_path / "dominicks_oj")
     lines = []
 
-    with mock.patch("django.core.management.get_commands", return_value={"train_models": "ecomops"}):
-        with mock.patch("django.core.management.call_command", side_effect=RuntimeError("no data for demand")):
-            outcome = demo_setup(data_dir=tmp_path, write=lines.append)
+    with (
+        mock.patch("django.core.management.get_commands", return_value={"train_models": "ecomops"}),
+        mock.patch("django.core.management.call_command", side_effect=RuntimeError("no data for demand")),
+    ):
+        outcome = demo_setup(data_dir=tmp_path, write=lines.append)
 
     assert outcome.mode == f"real data from {tmp_path}"
-    assert [r.source for r in outcome.reports] == [f"olist {tmp_path / 'olist'}", f"dominicks {tmp_path / 'dominicks_oj'}"]
+    assert [r.source for r in outcome.reports] == [
+        f"olist {tmp_path / 'olist'}",
+        f"dominicks {tmp_path / 'dominicks_oj'}",
+    ]
     assert Order.objects.count() == 3
     assert Product.objects.filter(sku__startswith="DOM-OJ-").count() == 2
     assert outcome.training_error == "RuntimeError: no data for demand"
-    assert lines[-1] == "train_models failed (RuntimeError: no data for demand); the demo continues without those models"
+    assert (
+        lines[-1] == "train_models failed (RuntimeError: no data for demand); the demo continues without those models"
+    )
     assert get_user_model().objects.filter(username="demo", is_staff=True).exists()
