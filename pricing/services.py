@@ -222,15 +222,18 @@ def price_recommendations_create(
             "price": [float(price) for _, _, price in prepared],
         }
     )
-    log_units = model.predict(frame)
+    planned = _promotion_kinds(on=effective_from, keys=[(p.pk, loc.pk) for p, loc, _ in prepared])
+    for column in ("display", "feature", "discount"):
+        frame[column] = [float(column in kinds) for kinds in planned]
+    expected_units = model.predict_units(frame)
     rules_cache: dict = {}
     objects = []
-    for (product, location, price), predicted in zip(prepared, log_units, strict=True):
+    for (product, location, price), units in zip(prepared, expected_units, strict=True):
         cost = _unit_cost(product, location, as_of, price)
         if cost is None:
             run.skipped.append((product.sku, location.code, "no unit cost"))
             continue
-        if not np.isfinite(predicted):
+        if not np.isfinite(units):
             run.skipped.append((product.sku, location.code, "model cannot predict this series"))
             continue
         series = model.series_[(product.sku, location.code)]
@@ -246,7 +249,7 @@ def price_recommendations_create(
             current_price=float(price),
             unit_cost=cost,
             elasticity=series.own,
-            expected_units=float(np.exp(predicted)),
+            expected_units=float(units),
             competitor_price=float(competitor) if competitor is not None else None,
             stock_available=selectors.stock_available(product=product, location=location),
         )
@@ -285,6 +288,20 @@ def price_recommendations_create(
             ).update(status=PriceRecommendation.Status.SUPERSEDED)
         run.created = PriceRecommendation.objects.bulk_create(objects, batch_size=500)
     return run
+
+
+def _promotion_kinds(*, on: date, keys: list[tuple[int, int]]) -> list[set[str]]:
+    """Kinds of the promotions planned on day ``on`` for each (product id, location id); a promotion without a
+    location runs everywhere."""
+    from .models import Promotion
+
+    rows = Promotion.objects.filter(
+        product_id__in={product_id for product_id, _ in keys}, starts_on__lte=on, ends_on__gte=on
+    ).values_list("product_id", "location_id", "kind")
+    kinds: dict[tuple[int, int | None], set[str]] = {}
+    for product_id, location_id, kind in rows:
+        kinds.setdefault((product_id, location_id), set()).add(kind)
+    return [kinds.get((p, loc), set()) | kinds.get((p, None), set()) for p, loc in keys]
 
 
 def _money(value: float) -> Decimal:

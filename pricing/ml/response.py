@@ -71,6 +71,7 @@ class _ProductFit:
     cov: np.ndarray
     substitutes: list[str]
     n_obs: int
+    residual_var: float = 0.0
 
 
 @dataclass
@@ -227,7 +228,12 @@ class PriceResponseModel:
         for i in np.where(~keep)[0]:
             cov[i, i] = 1e6
         self.products_[product] = _ProductFit(
-            names=names, coef=beta, cov=cov, substitutes=self.substitutes_.get(product, []), n_obs=len(y)
+            names=names,
+            coef=beta,
+            cov=cov,
+            substitutes=self.substitutes_.get(product, []),
+            n_obs=len(y),
+            residual_var=float(resid @ resid / dof),
         )
         fitted = X @ beta
         for location, intercept in pd.Series(y - fitted).groupby(groups).mean().items():
@@ -379,6 +385,14 @@ class PriceResponseModel:
         finally:
             self.price_table_, self.promo_table_ = saved_table, saved_promo
         return out
+
+    def predict_units(self, frame: pd.DataFrame) -> np.ndarray:
+        """Expected units (not log): exp of the log prediction times the log-normal mean correction exp(s²/2)."""
+        log_units = self.predict(frame)
+        variance = np.array(
+            [self.products_[p].residual_var if p in self.products_ else 0.0 for p in frame["product"].astype(str)]
+        )
+        return np.exp(log_units + variance / 2)
 
     # -------------------------------------------------------------- elasticities
     def elasticities(self) -> list[ElasticityRow]:
