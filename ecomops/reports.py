@@ -61,6 +61,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.text import slugify
 from django.views.generic import TemplateView
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 MAX_POINTS_PER_SERIES = 5000
 
@@ -146,6 +147,8 @@ def line_chart(
         if len(series) > MAX_POINTS_PER_SERIES:
             series = series.iloc[:: len(series) // MAX_POINTS_PER_SERIES + 1]
         axes.plot(series[x], series[column], marker=marker if len(series) <= 60 else None, label=column)
+    if x in data and pd.api.types.is_integer_dtype(data[x]):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # version numbers, counts
     _finish(axes, xlabel=x, ylabel=ylabel, legend=len(columns) > 1, empty=data.empty)
     if x in data and pd.api.types.is_datetime64_any_dtype(data[x]):
         figure.autofmt_xdate()

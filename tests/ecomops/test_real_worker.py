@@ -84,9 +84,7 @@ def _finished(job_id: int) -> JobRun:
     return JobRun.objects.get(pk=job_id)
 
 
-def test_training_started_from_admin_runs_on_a_worker_and_activates_only_when_better(
-    on_worker, client, operator_user
-):
+def test_training_started_from_admin_runs_on_a_worker_and_activates_only_when_better(on_worker, client, operator_user):
     from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
     from django.urls import reverse
 
