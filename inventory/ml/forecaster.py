@@ -88,7 +88,8 @@ class DemandForecaster:
         if horizon < 1:
             raise ValueError("the panel has no horizon to forecast")
         n_hist = panel.n_history
-        fold_h = min(horizon, max(1, n_hist // 4))
+        # The backtest fold must be long enough to choose by (at least a quarter of a year), yet leave history.
+        fold_h = min(max(horizon, 28 if panel.freq == "D" else 13), max(1, n_hist // 4))
         origin = n_hist - fold_h
         if origin < self.params.min_history:
             raise ValueError(f"need at least {self.params.min_history + fold_h} periods of history, have {n_hist}")
@@ -99,7 +100,9 @@ class DemandForecaster:
         fold = self._univariate(y_train, fold_h, panel.season)
         model = None
         if self.params.use_global:
-            model = GlobalQuantileForecaster(self.params.global_params).fit(panel, until=origin, horizon=horizon)
+            model = GlobalQuantileForecaster(self.params.global_params).fit(
+                panel, until=origin, horizon=max(horizon, fold_h)
+            )
             scaled, level = model.predict_scaled(panel, origin=origin, horizon=fold_h)
             model.calibrate(scaled, actual / level[:, None])
             fold["global"] = model.predict(panel, origin=origin, horizon=fold_h)

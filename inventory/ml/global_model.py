@@ -23,13 +23,13 @@ QUANTILES = (0.1, 0.5, 0.9)
 class GlobalParams:
     """Hyper-parameters of the global model (general defaults, not tuned to one data set)."""
 
-    max_iter: int = 200
-    learning_rate: float = 0.08
+    max_iter: int = 120
+    learning_rate: float = 0.1
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0
     max_rows: int = 400_000
-    samples_per_target: int = 2
+    samples_per_target: int = 1
     interval_level: float = 0.8
     random_state: int = 0
 

@@ -1,0 +1,441 @@
+"""Demand forecasting services and selectors: history from orders and point-of-sale, training, forecast rows.
+
+Where demand comes from (decided here, documented for planners):
+
+- Order lines count on the day the order was placed (``Order.purchased_at``, in the project time zone), at
+  the location their ``Allocation`` reserved or shipped from (released allocations do not count). Lines with
+  no allocation (marketplace orders such as Olist, which ship from the seller) count at one web location,
+  ``WEB_LOCATION_CODE`` ("WEB"), created on first use. Canceled and unavailable orders are not demand.
+  Order series are daily; the order record is complete, so a day without orders after a series' first sale
+  is zero demand.
+- ``SalesObservation`` rows are point-of-sale totals: weekly (``period_days`` 7) series. A week with no row
+  is missing, not zero. Only periods that ended before ``as_of`` are used (a week straddling as-of is out).
+
+Covariates: price (POS row price, else the order lines' mean unit price, else PriceHistory in force),
+promotions (POS flags and pricing.Promotion rows by kind), holidays (computed, country
+``ECOMOPS_HOLIDAY_COUNTRY``, default BR), calendar; prices and promotions planned for the horizon are
+used as known future covariates. Competing prices enter as the price relative to the mean price of the
+same category at the same location in the same period.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ecomops.models import JobRun, ModelVersion
+from ecomops.registry import (
+    ModelSpec,
+    TrainedModel,
+    active_model_version,
+    model_version_promote_if_better,
+    model_version_register,
+)
+
+from .ml.forecaster import DemandForecaster, ForecastParams
+from .ml.panel import build_panel
+from .models import Allocation, DemandForecast, ForecastSeriesMetric, Location, SalesObservation
+
+logger = logging.getLogger(__name__)
+
+DEMAND_SPEC = ModelSpec(
+    name="demand",
+    primary_metric="mase",
+    higher_is_better=False,
+    description="Demand per product and location: P10/P50/P90 from baselines, exponential smoothing, "
+    "Croston/TSB and a global quantile gradient-boosting model chosen per series by backtest.",
+)
+WEB_LOCATION_CODE = "WEB"
+EXPORT_COLUMNS = ["sku", "location", "period_start", "p10", "p50", "p90", "model_version"]
+PROMO_KINDS = ("display", "feature", "discount")
+
+
+def _start_of(day: date) -> datetime:
+    tz = timezone.get_current_timezone() if settings.USE_TZ else UTC
+    return datetime.combine(day, time.min).replace(tzinfo=tz)
+
+
+def web_location() -> Location:
+    location, _ = Location.objects.get_or_create(
+        code=WEB_LOCATION_CODE, defaults={"name": "Web shop (unallocated orders)", "kind": Location.Kind.SELLER}
+    )
+    return location
+
+
+# -- selectors ------------------------------------------------------------------------------------------------
+
+
+def order_demand_daily(*, before: date) -> pd.DataFrame:
+    """Daily units per (product, location) from order lines placed before ``before``: ``product_id, location_id,
+    ds, y, price``; zero-filled from each series' first sale to the day before ``before``."""
+    from orders.models import Order, OrderLine
+
+    lines = OrderLine.objects.filter(order__purchased_at__lt=_start_of(before)).exclude(
+        order__status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE]
+    )
+    line_rows = pd.DataFrame.from_records(
+        lines.values_list("pk", "product_id", "quantity", "unit_price", "order__purchased_at"),
+        columns=["line_id", "product_id", "quantity", "unit_price", "purchased_at"],
+    )
+    if line_rows.empty:
+        return pd.DataFrame(columns=["product_id", "location_id", "ds", "y", "price"])
+    allocations = pd.DataFrame.from_records(
+        Allocation.objects.filter(order_line__in=lines)
+        .exclude(status=Allocation.Status.RELEASED)
+        .values_list("order_line_id", "location_id", "quantity"),
+        columns=["line_id", "location_id", "allocated"],
+    )
+    allocated_ids = set(allocations["line_id"]) if not allocations.empty else set()
+    unallocated = line_rows[~line_rows["line_id"].isin(allocated_ids)].copy()
+    unallocated["location_id"] = web_location().pk if len(unallocated) else None
+    allocated = line_rows.merge(allocations, on="line_id")
+    allocated["quantity"] = allocated["allocated"]
+    rows = pd.concat([unallocated, allocated[unallocated.columns]], ignore_index=True)
+    tz = timezone.get_current_timezone() if settings.USE_TZ else UTC
+    rows["ds"] = pd.to_datetime(rows["purchased_at"], utc=True).dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    rows["unit_price"] = rows["unit_price"].astype(float)
+    rows["revenue"] = rows["unit_price"] * rows["quantity"]
+    daily = rows.groupby(["product_id", "location_id", "ds"], as_index=False).agg(
+        y=("quantity", "sum"), revenue=("revenue", "sum")
+    )
+    daily["price"] = daily["revenue"] / daily["y"]
+    last_day = pd.Timestamp(before) - pd.Timedelta(days=1)
+    frames = []
+    for (product_id, location_id), group in daily.groupby(["product_id", "location_id"]):
+        grid = pd.date_range(group["ds"].min(), last_day, freq="D")
+        filled = group.set_index("ds").reindex(grid)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "product_id": product_id,
+                    "location_id": location_id,
+                    "ds": grid,
+                    "y": filled["y"].fillna(0.0).to_numpy(),
+                    "price": filled["price"].to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def pos_demand_weekly(*, before: date) -> pd.DataFrame:
+    """Weekly point-of-sale units per (product, location) for periods that ended before ``before``."""
+    rows = SalesObservation.objects.filter(period_days=7, period_start__lte=before - timedelta(days=7))
+    frame = pd.DataFrame.from_records(
+        rows.values_list(
+            "product_id", "location_id", "period_start", "units", "price", "on_display", "on_feature", "on_discount"
+        ),
+        columns=["product_id", "location_id", "ds", "y", "price", "promo_display", "promo_feature", "promo_discount"],
+    )
+    if frame.empty:
+        return frame
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame["price"] = pd.to_numeric(frame["price"], errors="coerce").astype(float)
+    for kind in PROMO_KINDS:
+        frame[f"promo_{kind}"] = frame[f"promo_{kind}"].astype(float)
+    return frame
+
+
+def _planned_covariates(grid: pd.DataFrame, *, period_days: int) -> pd.DataFrame:
+    """Price in force (PriceHistory, location row before 'everywhere' row) and promotion flags per grid row."""
+    from pricing.models import PriceHistory, Promotion
+
+    product_ids = grid["product_id"].unique().tolist()
+    out = grid.copy()
+    prices = pd.DataFrame.from_records(
+        PriceHistory.objects.filter(product_id__in=product_ids).values_list(
+            "product_id", "location_id", "effective_from", "price"
+        ),
+        columns=["product_id", "price_location", "effective_from", "planned_price"],
+    )
+    out["planned_price"] = np.nan
+    if not prices.empty:
+        prices["effective_from"] = pd.to_datetime(prices["effective_from"])
+        prices["planned_price"] = prices["planned_price"].astype(float)
+        out = out.sort_values("ds").reset_index(drop=True)
+        for scope in ("location", "everywhere"):
+            subset = (
+                prices[prices["price_location"].isna()]
+                if scope == "everywhere"
+                else prices.dropna(subset=["price_location"]).assign(
+                    location_id=lambda f: f["price_location"].astype(int)
+                )
+            )
+            if subset.empty:
+                continue
+            keys = ["product_id"] if scope == "everywhere" else ["product_id", "location_id"]
+            merged = pd.merge_asof(
+                out[["ds", *keys]].reset_index(),
+                subset.sort_values("effective_from")[[*keys, "effective_from", "planned_price"]],
+                left_on="ds",
+                right_on="effective_from",
+                by=keys,
+            ).set_index("index")
+            out["planned_price"] = out["planned_price"].fillna(merged["planned_price"])
+    promos = pd.DataFrame.from_records(
+        Promotion.objects.filter(product_id__in=product_ids).values_list(
+            "product_id", "location_id", "kind", "starts_on", "ends_on"
+        ),
+        columns=["product_id", "promo_location", "kind", "starts_on", "ends_on"],
+    )
+    for kind in PROMO_KINDS:
+        out[f"planned_{kind}"] = 0.0
+    if not promos.empty:
+        period_end = out["ds"] + pd.Timedelta(days=period_days - 1)
+        for promo in promos.itertuples(index=False):
+            hit = (
+                (out["product_id"] == promo.product_id)
+                & ((out["location_id"] == promo.promo_location) if not pd.isna(promo.promo_location) else True)
+                & (out["ds"] <= pd.Timestamp(promo.ends_on))
+                & (period_end >= pd.Timestamp(promo.starts_on))
+            )
+            out.loc[hit, f"planned_{promo.kind}"] = 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class DemandData:
+    """History and future covariates of one frequency, ready for ``build_panel``."""
+
+    period_days: int
+    history: pd.DataFrame
+    future: pd.DataFrame
+    static: pd.DataFrame
+
+
+def demand_data(*, as_of: date, horizon: int) -> list[DemandData]:
+    """Demand history strictly before ``as_of`` and known covariates for ``horizon`` periods from ``as_of``."""
+    from catalog.models import Product
+
+    out = []
+    for period_days, frame in ((1, order_demand_daily(before=as_of)), (7, pos_demand_weekly(before=as_of))):
+        if frame.empty:
+            continue
+        frame = frame.copy()
+        frame["series_id"] = frame["product_id"].astype(str) + ":" + frame["location_id"].astype(str)
+        step = pd.Timedelta(days=period_days)
+        last = frame["ds"].max()
+        # the horizon: the first grid period starting on/after as_of, then `horizon` periods
+        first = last + step
+        while first < pd.Timestamp(as_of):
+            first += step
+        future_dates = [first + k * step for k in range(horizon)]
+        series = frame[["series_id", "product_id", "location_id"]].drop_duplicates()
+        future = series.merge(pd.DataFrame({"ds": future_dates}), how="cross")
+        future = _planned_covariates(future, period_days=period_days)
+        history = _planned_covariates(frame, period_days=period_days)
+        history["price"] = history["price"].fillna(history["planned_price"])
+        future["price"] = future["planned_price"]
+        for kind in PROMO_KINDS:
+            column = f"promo_{kind}"
+            base = history[column] if column in history.columns else 0.0
+            history[column] = np.maximum(np.nan_to_num(base), history[f"planned_{kind}"])
+            future[column] = future[f"planned_{kind}"]
+        # Without a planned price the last known price is the best guess of the horizon price.
+        last_price = history.sort_values("ds").groupby("series_id")["price"].last()
+        future["price"] = future["price"].fillna(future["series_id"].map(last_price))
+        columns = ["series_id", "ds", "price", *[f"promo_{k}" for k in PROMO_KINDS]]
+        categories = dict(Product.objects.filter(pk__in=series["product_id"].unique()).values_list("pk", "category_id"))
+        static = series.assign(
+            group=series["location_id"].astype(str) + "/" + series["product_id"].map(categories).astype(str)
+        )[["series_id", "group"]]
+        out.append(
+            DemandData(
+                period_days=period_days,
+                history=history[[*columns[:2], "y", *columns[2:]]],
+                future=future[columns],
+                static=static,
+            )
+        )
+    return out
+
+
+def default_params() -> ForecastParams:
+    """Forecaster parameters; ``settings.ECOMOPS_DEMAND_GLOBAL_PARAMS`` may override the global model's."""
+    from .ml.global_model import GlobalParams
+
+    overrides = getattr(settings, "ECOMOPS_DEMAND_GLOBAL_PARAMS", None) or {}
+    return ForecastParams(global_params=GlobalParams(**overrides))
+
+
+def forecast_list() -> QuerySet[DemandForecast]:
+    return DemandForecast.objects.select_related("product", "location", "model_version__registered_model").order_by(
+        "product_id", "location_id", "period_start", "pk"
+    )
+
+
+def current_forecasts() -> QuerySet[DemandForecast]:
+    """Forecast rows of the active demand version (empty when none is active)."""
+    version = active_model_version(DEMAND_SPEC.name)
+    return forecast_list().filter(model_version=version) if version else DemandForecast.objects.none()
+
+
+# -- services ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """What a training run produced."""
+
+    version: ModelVersion
+    promoted: bool
+    rows: int
+    series: int
+    metrics: dict
+
+
+def _split_series_id(series_id: str) -> tuple[int, int]:
+    product_id, location_id = str(series_id).split(":")
+    return int(product_id), int(location_id)
+
+
+def demand_forecast_train(
+    *,
+    as_of: date,
+    horizon: int,
+    job: JobRun | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    params: ForecastParams | None = None,
+) -> ForecastRun:
+    """Train on demand strictly before ``as_of``, backtest, register (and maybe promote) a version, write rows."""
+    if horizon < 1 or horizon > 366:
+        raise ValueError(f"horizon: must be between 1 and 366 periods, not {horizon}")
+    report = progress or (lambda pct, msg: None)
+    report(2, f"loading demand history before {as_of}")
+    datasets = demand_data(as_of=as_of, horizon=horizon)
+    if not datasets:
+        raise ValueError(f"no demand history before {as_of}: import orders or point-of-sale data first")
+    country = getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
+    results, artifacts, pieces = [], {}, []
+    for k, data in enumerate(datasets):
+        freq = "D" if data.period_days == 1 else "W"
+        panel = build_panel(
+            data.history, future=data.future, horizon=horizon, static=data.static, freq=freq, country=country
+        )
+        forecaster = DemandForecaster(params or default_params())
+
+        def sub(pct: int, msg: str, k=k, freq=freq) -> None:
+            report(5 + int((k + pct / 100) / len(datasets) * 80), f"[{freq}] {msg}")
+
+        result = forecaster.fit_predict(panel, progress=sub)
+        frame = result.to_frame(panel)
+        frame = frame[frame["ds"] >= pd.Timestamp(as_of)].groupby("series_id").head(horizon)
+        frame["step"] = frame.groupby("series_id").cumcount() + 1
+        frame["period_days"] = data.period_days
+        pieces.append((frame, result.per_series))
+        results.append((data.period_days, panel.n_series, result))
+        artifacts[freq] = {
+            "global": forecaster.model_,
+            "method": dict(zip(panel.series_ids, result.method, strict=True)),
+        }
+
+    metrics = _combine_metrics(results)
+    history_start = min(d.history["ds"].min() for d in datasets)
+    history_end = max(d.history["ds"].max() for d in datasets)
+    trained = TrainedModel(
+        algorithm="per-series selection: baselines / SES / Croston-TSB / global quantile HGB (conformal)",
+        artifact=artifacts,
+        metrics=metrics,
+        parameters={"as_of": as_of.isoformat(), "horizon": horizon, "frequencies": [d.period_days for d in datasets]},
+        explanation={f"{pd_}d": r.explanation for pd_, _, r in results},
+        data_start=_start_of(history_start.date()),
+        data_end=_start_of(history_end.date()),
+        as_of=as_of,
+    )
+    report(88, "registering the version")
+    version = model_version_register(spec=DEMAND_SPEC, trained=trained, job=job)
+    rows = _write_rows(version=version, as_of=as_of, pieces=pieces)
+    promoted = model_version_promote_if_better(version=version)
+    report(98, f"v{version.version}: {rows} forecast rows, MASE {metrics['mase']:.3f}, promoted={promoted}")
+    logger.info("trained demand v%d (as of %s): %d rows, promoted=%s", version.version, as_of, rows, promoted)
+    return ForecastRun(
+        version=version, promoted=promoted, rows=rows, series=sum(n for _, n, _ in results), metrics=metrics
+    )
+
+
+def _combine_metrics(results) -> dict:
+    """Overall backtest metrics of the selection, and of each candidate, weighted by series count."""
+    total = sum(n for _, n, _ in results)
+    metrics: dict = {}
+    for name in ("selected", "global", "seasonal_naive", "naive", "historic_average", "ses", "croston_sba", "tsb"):
+        for key in ("mase", "wape", "bias", "pinball", "coverage"):
+            values = [
+                (r.backtest[name][key], n)
+                for _, n, r in results
+                if name in r.backtest and not np.isnan(r.backtest[name][key])
+            ]
+            if values:
+                value = sum(v * n for v, n in values) / sum(n for _, n in values)
+                target = key if name == "selected" else f"{name}_{key}"
+                metrics[target] = round(float(value), 6)
+    metrics["series"] = total
+    return metrics
+
+
+@transaction.atomic
+def _write_rows(*, version: ModelVersion, as_of: date, pieces) -> int:
+    DemandForecast.objects.filter(model_version=version).delete()
+    ForecastSeriesMetric.objects.filter(model_version=version).delete()
+    forecasts, metrics = [], []
+    for frame, per_series in pieces:
+        ids = frame["series_id"].map(_split_series_id)
+        for (product_id, location_id), row in zip(ids, frame.itertuples(index=False), strict=True):
+            forecasts.append(
+                DemandForecast(
+                    product_id=product_id,
+                    location_id=location_id,
+                    model_version=version,
+                    as_of=as_of,
+                    period_start=row.ds.date(),
+                    period_days=int(row.period_days),
+                    horizon_step=int(row.step),
+                    p10=round(float(row.p10), 4),
+                    p50=round(float(row.p50), 4),
+                    p90=round(float(row.p90), 4),
+                    method=str(row.method),
+                )
+            )
+        for row in per_series.itertuples(index=False):
+            product_id, location_id = _split_series_id(row.series_id)
+            metrics.append(
+                ForecastSeriesMetric(
+                    model_version=version,
+                    product_id=product_id,
+                    location_id=location_id,
+                    method=str(row.method),
+                    observations=int(row.observations),
+                    **{
+                        k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k)))
+                        for k in ("mase", "wape", "bias", "pinball", "coverage")
+                    },
+                )
+            )
+    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
+    ForecastSeriesMetric.objects.bulk_create(metrics, batch_size=2000)
+    return len(forecasts)
+
+
+def forecast_export_csv(*, version: ModelVersion, handle) -> int:
+    """Write the version's rows as ``sku, location, period_start, p10, p50, p90, model_version``."""
+    writer = csv.writer(handle)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for sku, code, start, p10, p50, p90 in (
+        DemandForecast.objects.filter(model_version=version)
+        .order_by("product__sku", "location__code", "period_start")
+        .values_list("product__sku", "location__code", "period_start", "p10", "p50", "p90")
+        .iterator(chunk_size=5000)
+    ):
+        writer.writerow([sku, code, start.isoformat(), f"{p10:.4f}", f"{p50:.4f}", f"{p90:.4f}", version.version])
+        count += 1
+    return count

@@ -1,0 +1,52 @@
+"""Background jobs of inventory: demand model training and scoring (autodiscovered by ecomops.jobs)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils import timezone
+
+from ecomops.jobs import JobContext, job_handler
+
+DEFAULT_HORIZON = 28
+
+
+def _params(params: dict) -> tuple[date, int]:
+    raw = params.get("as_of")
+    try:
+        as_of = date.fromisoformat(str(raw)) if raw else timezone.now().date()
+    except ValueError:
+        raise ValueError(f"as_of: not a date (YYYY-MM-DD): {raw!r}") from None
+    try:
+        horizon = int(params.get("horizon", DEFAULT_HORIZON))
+    except (TypeError, ValueError):
+        raise ValueError(f"horizon: not a whole number of periods: {params.get('horizon')!r}") from None
+    return as_of, horizon
+
+
+def _run(ctx: JobContext, params: dict) -> dict:
+    from .forecasting import demand_forecast_train
+
+    as_of, horizon = _params(params)
+    run = demand_forecast_train(as_of=as_of, horizon=horizon, job=ctx.job, progress=ctx.progress)
+    return {
+        "as_of": as_of.isoformat(),
+        "horizon": horizon,
+        "version": run.version.version,
+        "promoted": run.promoted,
+        "rows": run.rows,
+        "series": run.series,
+        "metrics": run.metrics,
+    }
+
+
+@job_handler("train:demand", queue="ml", time_limit=3600)
+def train_demand(ctx: JobContext, params: dict) -> dict:
+    """Train the demand model on sales strictly before as_of, backtest, register, promote if better, write rows."""
+    return _run(ctx, params)
+
+
+@job_handler("score:demand", queue="ml", time_limit=3600)
+def score_demand(ctx: JobContext, params: dict) -> dict:
+    """Refresh the forecast rows as of a date (retrains: per-series methods refit in seconds on new history)."""
+    return _run(ctx, params)

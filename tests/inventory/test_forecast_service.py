@@ -1,0 +1,112 @@
+"""Demand forecasting through Django: history selectors, no leakage, the job, the command and its export."""
+
+import csv
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+
+from ecomops.models import ModelVersion
+from inventory.forecasting import EXPORT_COLUMNS, demand_forecast_train, order_demand_daily
+from inventory.ml.forecaster import ForecastParams
+from inventory.ml.global_model import GlobalParams
+from inventory.models import Allocation, DemandForecast, ForecastSeriesMetric, Location
+from orders.models import Order
+from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+AS_OF = date(2018, 4, 1)
+FAST = ForecastParams(global_params=GlobalParams(max_iter=20, max_rows=5_000))
+
+
+def _sell(product, day: date, quantity: int, status=Order.Status.DELIVERED):
+    order = OrderFactory(purchased_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC), status=status)
+    return OrderLineFactory(order=order, product=product, quantity=quantity)
+
+
+@pytest.fixture
+def history(db):
+    """Two products sold daily for 8 weeks before AS_OF, weekday pattern, and sales after AS_OF."""
+    products = [ProductFactory(sku="SKU-A"), ProductFactory(sku="SKU-B")]
+    start = AS_OF - timedelta(days=56)
+    for k, product in enumerate(products):
+        for d in range(56 + 10):
+            day = start + timedelta(days=d)
+            if d % 7 != 6:  # no sales on one weekday: zeros, not gaps
+                _sell(product, day, 1 + k + (d % 3))
+    return products
+
+
+def test_order_demand_is_daily_zero_filled_and_excludes_canceled(db):
+    product = ProductFactory(sku="SKU-Z")
+    _sell(product, date(2018, 3, 1), 2)
+    _sell(product, date(2018, 3, 1), 3)
+    _sell(product, date(2018, 3, 3), 5, status=Order.Status.CANCELED)
+    _sell(product, date(2018, 3, 4), 7)  # on the cut-off day: not history
+    frame = order_demand_daily(before=date(2018, 3, 4))
+    assert frame["y"].tolist() == [5.0, 0.0, 0.0]
+    assert frame["ds"].dt.date.tolist() == [date(2018, 3, 1), date(2018, 3, 2), date(2018, 3, 3)]
+    assert set(frame["location_id"]) == {Location.objects.get(code="WEB").pk}
+
+
+def test_allocated_lines_count_at_their_location(db):
+    product = ProductFactory()
+    warehouse = Location.objects.create(code="WH1")
+    line = _sell(product, date(2018, 3, 1), 4)
+    Allocation.objects.create(order_line=line, location=warehouse, quantity=4, status=Allocation.Status.SHIPPED)
+    frame = order_demand_daily(before=date(2018, 3, 2))
+    assert frame[["location_id", "y"]].values.tolist() == [[warehouse.pk, 4.0]]
+
+
+def test_training_registers_version_writes_rows_and_metrics(history):
+    run = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    assert run.version.registered_model.name == "demand"
+    assert run.version.as_of == AS_OF
+    assert run.promoted is True and run.version.status == ModelVersion.Status.ACTIVE
+    assert {"mase", "wape", "bias", "pinball", "coverage", "seasonal_naive_mase"} <= set(run.version.metrics)
+    rows = DemandForecast.objects.filter(model_version=run.version)
+    assert rows.count() == 2 * 7
+    assert sorted({r.period_start for r in rows}) == [AS_OF + timedelta(days=k) for k in range(7)]
+    assert all(r.p10 <= r.p50 <= r.p90 for r in rows)
+    assert ForecastSeriesMetric.objects.filter(model_version=run.version).count() == 2
+
+
+def test_sales_on_or_after_as_of_change_nothing(history):
+    first = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    before = list(
+        DemandForecast.objects.filter(model_version=first.version)
+        .order_by("product_id", "period_start")
+        .values_list("product_id", "period_start", "p10", "p50", "p90")
+    )
+    # when: a huge sale on the as-of day and later ones are added
+    for product in history:
+        _sell(product, AS_OF, 500)
+        _sell(product, AS_OF + timedelta(days=3), 900)
+    second = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    after = list(
+        DemandForecast.objects.filter(model_version=second.version)
+        .order_by("product_id", "period_start")
+        .values_list("product_id", "period_start", "p10", "p50", "p90")
+    )
+    assert after == before
+    assert second.metrics == first.metrics
+
+
+def test_command_exports_exact_columns(history, tmp_path, settings):
+    settings.ECOMOPS_DEMAND_GLOBAL_PARAMS = {"max_iter": 20, "max_rows": 5_000}
+    target = tmp_path / "forecast.csv"
+    call_command("forecast_demand", "--as-of", AS_OF.isoformat(), "--horizon", "3", "--export", str(target))
+    with open(target, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == EXPORT_COLUMNS == ["sku", "location", "period_start", "p10", "p50", "p90", "model_version"]
+    assert len(rows) == 1 + 2 * 3
+    assert [r[:3] for r in rows[1:4]] == [["SKU-A", "WEB", (AS_OF + timedelta(days=k)).isoformat()] for k in range(3)]
+    assert {r[6] for r in rows[1:]} == {"1"}
+
+
+def test_command_rejects_bad_dates(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--as-of must be a date"):
+        call_command("forecast_demand", "--as-of", "2018-13-01", "--horizon", "3")
+    with pytest.raises(CommandError, match="--horizon must be between 1 and 366"):
+        call_command("forecast_demand", "--as-of", "2018-03-01", "--horizon", "0")
