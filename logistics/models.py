@@ -1,8 +1,10 @@
 """Logistics: carriers, shipments, tracking events and postal geography."""
 
+from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
-from ecomops.models import TimeStampedModel
+from ecomops.models import ModelVersion, TimeStampedModel
 from orders.models import Order
 
 
@@ -75,3 +77,116 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment_id} {self.status} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class DeliveryPrediction(TimeStampedModel):
+    """An order's predicted delivery (ETA = median, promise = calibrated high quantile) and its late risk.
+
+    Every row names the ModelVersion that produced it and the as-of date whose knowledge it used.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="delivery_predictions")
+    shipment = models.ForeignKey(
+        Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_predictions"
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField(help_text="Only what was known before this date was used.")
+    eta_date = models.DateField()
+    promise_date = models.DateField()
+    eta_days = models.FloatField()
+    promise_days = models.FloatField()
+    late_risk = models.FloatField(help_text="Probability of delivery after the promise date.")
+
+    class Meta:
+        ordering = ["-late_risk", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "model_version", "as_of"], name="deliveryprediction_unique"),
+            models.CheckConstraint(
+                condition=Q(late_risk__gte=0) & Q(late_risk__lte=1), name="deliveryprediction_risk_in_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(promise_date__gte=F("eta_date")), name="deliveryprediction_promise_gte_eta"
+            ),
+        ]
+        indexes = [models.Index(fields=["as_of", "late_risk"])]
+
+    def __str__(self) -> str:
+        return f"{self.order} ETA {self.eta_date} promise {self.promise_date} risk {self.late_risk:.0%}"
+
+    @property
+    def is_likely_late(self) -> bool:
+        return self.late_risk >= LIKELY_LATE_RISK
+
+
+LIKELY_LATE_RISK = 0.5
+
+
+class OrderRisk(TimeStampedModel):
+    """Anomaly score of a new order with the reasons, for an operator to review before it is allocated."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        CLEARED = "cleared", "Cleared"
+        HELD = "held", "Held"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="risk")
+    score = models.FloatField(help_text="0 = ordinary, 1 = most unusual.")
+    reasons = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="orderrisk_score_in_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} risk {self.score:.2f} ({self.status})"
+
+
+class RoutePlan(TimeStampedModel):
+    """Vehicle routes for one location's shipments of one day, solved with PyVRP."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="route_plans")
+    date = models.DateField()
+    vehicle_capacity = models.PositiveIntegerField(help_text="Capacity per vehicle (in the load unit, grams).")
+    vehicles_available = models.PositiveIntegerField()
+    total_distance_km = models.FloatField(default=0)
+    routes_used = models.PositiveIntegerField(default=0)
+    is_feasible = models.BooleanField(default=True)
+    solver = models.CharField(max_length=64, default="pyvrp")
+    runtime_seconds = models.FloatField(default=0)
+    unplanned = models.JSONField(default=list, blank=True, help_text="Shipments left out, with the reason.")
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.date}: {self.routes_used} routes, {self.total_distance_km:.1f} km"
+
+
+class RouteStop(models.Model):
+    """One visit of a planned route: a shipment delivered in this order by this vehicle."""
+
+    plan = models.ForeignKey(RoutePlan, on_delete=models.CASCADE, related_name="stops")
+    route_number = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="route_stops")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    load = models.PositiveIntegerField(default=0)
+    distance_from_previous_km = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["plan_id", "route_number", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "route_number", "sequence"], name="routestop_unique_position"),
+            models.UniqueConstraint(fields=["plan", "shipment"], name="routestop_unique_shipment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.plan_id} route {self.route_number} #{self.sequence}: {self.shipment_id}"

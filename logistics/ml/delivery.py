@@ -1,0 +1,426 @@
+"""Delivery-time model: ETA (centre of log days), promise date (conformal high quantile) and late risk.
+
+Pure pandas / numpy / scikit-learn; no Django. One row per order in, one row per order out.
+
+Input columns (``ORDER_COLUMNS``; timestamps are naive UTC ``datetime64``):
+
+    order_id, purchased_at, approved_at, handed_to_carrier_at, delivered_at,
+    seller_id, seller_lat, seller_lng, seller_state, customer_lat, customer_lng, customer_state,
+    carrier, category, weight_g, volume_cm3, freight_value, price, items
+
+How it avoids leaks: ``fit(orders, as_of=...)`` keeps only what was known before ``as_of``: training rows are
+orders *delivered* before it, and history features (a seller's handling times, a route's delivery times,
+the network's recent speed) are computed for every row only from events (carrier hand-off, delivery) that
+happened before that row's purchase and before ``as_of``.
+
+How it follows drift: recent orders weigh more (exponential half-life), features describe the network's
+speed over the last weeks, and the promise is calibrated (split-conformal) on the most recent complete
+window with a model trained only on what was known at that window's start, exactly as it is used live.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from .geo import haversine_km
+
+ORDER_COLUMNS = [
+    "order_id",
+    "purchased_at",
+    "approved_at",
+    "handed_to_carrier_at",
+    "delivered_at",
+    "seller_id",
+    "seller_lat",
+    "seller_lng",
+    "seller_state",
+    "customer_lat",
+    "customer_lng",
+    "customer_state",
+    "carrier",
+    "category",
+    "weight_g",
+    "volume_cm3",
+    "freight_value",
+    "price",
+    "items",
+]
+CATEGORICAL = ["customer_state", "seller_state", "category", "carrier"]
+NUMERIC = [
+    "distance_km",
+    "same_state",
+    "customer_lat",
+    "customer_lng",
+    "seller_lat",
+    "seller_lng",
+    "weight_g",
+    "volume_cm3",
+    "freight_value",
+    "price",
+    "items",
+    "freight_share",
+    "dow",
+    "hour",
+    "doy_sin",
+    "doy_cos",
+    "seller_handling",
+    "seller_handling_n",
+    "seller_transit",
+    "route_days",
+    "route_n",
+    "network_days",
+    "network_handling",
+]
+DAY = pd.Timedelta(days=1)
+MIN_DAYS = 0.25
+
+
+@dataclass(frozen=True)
+class DeliveryParams:
+    """Settings of the delivery model; ``target_late_share`` is the store's accepted share of late deliveries."""
+
+    target_late_share: float = 0.04
+    half_life_days: float = 120.0
+    calibration_days: int = 45
+    calibration_gap_days: int = 15
+    max_iter: int = 150
+    learning_rate: float = 0.07
+    recency_repeats: int = 4
+    scale_by_spread: bool = False  # measured: per-order spread scaling overshoots on Olist
+    min_spread: float = 0.15
+    threads: int = 1
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 30
+    network_window_days: int = 28
+    smoothing: float = 5.0
+    top_categories: int = 60
+    random_state: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _log_days(delta: pd.Series) -> np.ndarray:
+    return np.log(np.maximum(delta / DAY, MIN_DAYS).to_numpy(dtype=float))
+
+
+def _events(history: pd.DataFrame, *, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Dated facts usable as history: hand-offs and deliveries that happened before ``as_of``."""
+    handed = history[history["handed_to_carrier_at"].notna() & (history["handed_to_carrier_at"] < as_of)]
+    handling = pd.DataFrame(
+        {
+            "t": handed["handed_to_carrier_at"].to_numpy(),
+            "seller_id": handed["seller_id"].to_numpy(),
+            "value": _log_days(handed["handed_to_carrier_at"] - handed["purchased_at"]),
+        }
+    )
+    done = history[history["delivered_at"].notna() & (history["delivered_at"] < as_of)]
+    transit_from = done["handed_to_carrier_at"].fillna(done["purchased_at"])
+    delivered = pd.DataFrame(
+        {
+            "t": done["delivered_at"].to_numpy(),
+            "seller_id": done["seller_id"].to_numpy(),
+            "route": (done["seller_state"].fillna("?") + ">" + done["customer_state"].fillna("?")).to_numpy(),
+            "value": _log_days(done["delivered_at"] - done["purchased_at"]),
+            "transit": _log_days(done["delivered_at"] - transit_from),
+        }
+    )
+    return {
+        "handling": handling.sort_values("t", kind="stable").reset_index(drop=True),
+        "delivered": delivered.sort_values("t", kind="stable").reset_index(drop=True),
+    }
+
+
+def _keyed_prior_stats(events: pd.DataFrame, key: str, value: str, keys: np.ndarray, times: np.ndarray):
+    """Count and sum of ``value`` over events with the same key that happened strictly before each time."""
+    count = np.zeros(len(keys))
+    total = np.zeros(len(keys))
+    if events.empty:
+        return count, total
+    grouped = {k: g for k, g in events.groupby(key, sort=False)}
+    for k, index in pd.Series(np.arange(len(keys))).groupby(keys, sort=False):
+        group = grouped.get(k)
+        if group is None:
+            continue
+        event_times = group["t"].to_numpy()
+        cumulative = np.concatenate([[0.0], np.cumsum(group[value].to_numpy())])
+        position = np.searchsorted(event_times, times[index.to_numpy()], side="left")
+        count[index.to_numpy()] = position
+        total[index.to_numpy()] = cumulative[position]
+    return count, total
+
+
+def _window_mean(events: pd.DataFrame, value: str, times: np.ndarray, window: pd.Timedelta, default: float):
+    """Mean of ``value`` over events in [time - window, time)."""
+    if events.empty:
+        return np.full(len(times), default)
+    event_times = events["t"].to_numpy()
+    cumulative = np.concatenate([[0.0], np.cumsum(events[value].to_numpy())])
+    hi = np.searchsorted(event_times, times, side="left")
+    lo = np.searchsorted(event_times, times - window.to_timedelta64(), side="left")
+    n = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (cumulative[hi] - cumulative[lo]) / n
+    return np.where(n >= 5, mean, default)
+
+
+@dataclass(frozen=True)
+class DeliveryPrediction:
+    """Columns returned by ``DeliveryTimeModel.predict`` (documented here; the result is a DataFrame)."""
+
+    order_id: str
+    eta_days: float
+    promise_days: float
+    eta_date: object
+    promise_date: object
+    late_risk: float
+
+
+class DeliveryTimeModel:
+    """Delivery-time model: ETA (centre of log days), conformal promise scaled by a spread model, late risk."""
+
+    def __init__(self, params: DeliveryParams | None = None):
+        self.params = params or DeliveryParams()
+
+    # ----------------------------------------------------------------- features
+    def _features(self, orders: pd.DataFrame, *, feature_time: np.ndarray) -> pd.DataFrame:
+        p = self.params
+        events = self.events_
+        prior_handling, prior_delivery = self.prior_handling_, self.prior_delivery_
+        frame = pd.DataFrame(index=orders.index)
+        frame["distance_km"] = haversine_km(
+            orders["seller_lat"], orders["seller_lng"], orders["customer_lat"], orders["customer_lng"]
+        )
+        frame["same_state"] = (orders["seller_state"] == orders["customer_state"]).astype(float)
+        for column in ("customer_lat", "customer_lng", "seller_lat", "seller_lng", "weight_g", "volume_cm3"):
+            frame[column] = pd.to_numeric(orders[column], errors="coerce").astype(float)
+        frame["freight_value"] = pd.to_numeric(orders["freight_value"], errors="coerce").astype(float)
+        frame["price"] = pd.to_numeric(orders["price"], errors="coerce").astype(float)
+        frame["items"] = pd.to_numeric(orders["items"], errors="coerce").astype(float)
+        frame["freight_share"] = frame["freight_value"] / (frame["freight_value"] + frame["price"]).replace(0, np.nan)
+        purchased = orders["purchased_at"]
+        frame["dow"] = purchased.dt.dayofweek.astype(float)
+        frame["hour"] = purchased.dt.hour.astype(float)
+        angle = 2 * np.pi * purchased.dt.dayofyear.to_numpy(dtype=float) / 365.25
+        frame["doy_sin"], frame["doy_cos"] = np.sin(angle), np.cos(angle)
+
+        sellers = orders["seller_id"].fillna("?").to_numpy()
+        n, total = _keyed_prior_stats(events["handling"], "seller_id", "value", sellers, feature_time)
+        frame["seller_handling"] = (total + p.smoothing * prior_handling) / (n + p.smoothing)
+        frame["seller_handling_n"] = n
+        n_t, total_t = _keyed_prior_stats(events["delivered"], "seller_id", "transit", sellers, feature_time)
+        frame["seller_transit"] = (total_t + p.smoothing * self.prior_transit_) / (n_t + p.smoothing)
+        routes = (orders["seller_state"].fillna("?") + ">" + orders["customer_state"].fillna("?")).to_numpy()
+        n_r, total_r = _keyed_prior_stats(events["delivered"], "route", "value", routes, feature_time)
+        frame["route_days"] = (total_r + 2 * p.smoothing * prior_delivery) / (n_r + 2 * p.smoothing)
+        frame["route_n"] = n_r
+        window = pd.Timedelta(days=p.network_window_days)
+        frame["network_days"] = _window_mean(events["delivered"], "value", feature_time, window, prior_delivery)
+        frame["network_handling"] = _window_mean(events["handling"], "value", feature_time, window, prior_handling)
+        for column in CATEGORICAL:
+            codes = {value: i for i, value in enumerate(self.categories_[column])}
+            frame[column] = orders[column].map(codes).astype(float)
+        return frame[NUMERIC + CATEGORICAL]
+
+    def _feature_time(self, orders: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+        # Features of an order purchased after as-of can only use what was known at as-of.
+        return np.minimum(orders["purchased_at"].to_numpy(), as_of.to_datetime64())
+
+    def _regressor(self) -> HistGradientBoostingRegressor:
+        p = self.params
+        return HistGradientBoostingRegressor(
+            loss="squared_error",
+            max_iter=p.max_iter,
+            learning_rate=p.learning_rate,
+            max_leaf_nodes=p.max_leaf_nodes,
+            min_samples_leaf=p.min_samples_leaf,
+            l2_regularization=1.0,
+            categorical_features=[NUMERIC.__len__() + i for i in range(len(CATEGORICAL))],
+            random_state=p.random_state,
+        )
+
+    def _prepare(self, history: pd.DataFrame, as_of: pd.Timestamp) -> None:
+        p = self.params
+        self.events_ = _events(history, as_of=as_of)
+        self.prior_handling_ = (
+            float(np.median(self.events_["handling"]["value"])) if len(self.events_["handling"]) else 0.7
+        )
+        delivered = self.events_["delivered"]
+        self.prior_delivery_ = float(np.median(delivered["value"])) if len(delivered) else 2.4
+        self.prior_transit_ = float(np.median(delivered["transit"])) if len(delivered) else 2.0
+        known = history[history["purchased_at"] < as_of]
+        self.categories_ = {}
+        for column in CATEGORICAL:
+            counts = known[column].dropna().value_counts()
+            limit = p.top_categories if column == "category" else 250
+            self.categories_[column] = list(counts.index[:limit])
+
+    def _fit_models(self, train: pd.DataFrame, as_of: pd.Timestamp):
+        """A centre model of log delivery days and a spread model of its out-of-fold absolute error."""
+        p = self.params
+        X = self._features(train, feature_time=train["purchased_at"].to_numpy())
+        y = _log_days(train["delivered_at"] - train["purchased_at"])
+        age_days = ((as_of - train["purchased_at"]) / DAY).to_numpy(dtype=float)
+        weight = 0.5 ** (age_days / p.half_life_days)
+        # Recency as frequency weights (rows repeated): scikit-learn's weighted binning is many times slower.
+        repeats = np.maximum(1, np.rint(p.recency_repeats * weight)).astype(int)
+        X, y = X.loc[X.index.repeat(repeats)].reset_index(drop=True), np.repeat(y, repeats)
+        groups = np.repeat(np.arange(len(repeats)), repeats)
+        with threadpool_limits(limits=p.threads):
+            centre = self._regressor().fit(X, y)
+            folds = groups % 3
+            out_of_fold = np.empty(len(y))
+            for fold in range(3):
+                inside = folds != fold
+                model = self._regressor().fit(X[inside], y[inside])
+                out_of_fold[~inside] = model.predict(X[~inside])
+            spread = self._regressor().fit(X, np.abs(y - out_of_fold))
+        return centre, spread
+
+    def _spread(self, model, X) -> np.ndarray:
+        if not self.params.scale_by_spread:
+            return np.ones(len(X))
+        return np.maximum(model.predict(X), self.params.min_spread)
+
+    @staticmethod
+    def _training_rows(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+        rows = orders[orders["delivered_at"].notna() & (orders["delivered_at"] < as_of)]
+        return rows[rows["delivered_at"] > rows["purchased_at"]]
+
+    # ----------------------------------------------------------------- public API
+    def fit(self, orders: pd.DataFrame, *, as_of) -> DeliveryTimeModel:
+        """Learn from orders delivered before ``as_of``; calibrate the promise on the latest complete window."""
+        p = self.params
+        as_of = pd.Timestamp(as_of)
+        orders = _coerce(orders)
+        # Calibration: a model as of cal_start predicts the orders purchased in the window after it.
+        cal_end = as_of - pd.Timedelta(days=p.calibration_gap_days)
+        cal_start = cal_end - pd.Timedelta(days=p.calibration_days)
+        self._prepare(orders, cal_start)
+        inner_train = self._training_rows(orders, cal_start)
+        window = self._training_rows(orders, as_of)
+        window = window[(window["purchased_at"] >= cal_start) & (window["purchased_at"] < cal_end)]
+        if len(inner_train) >= 200 and len(window) >= 50:
+            centre, spread = self._fit_models(inner_train, cal_start)
+            X = self._features(window, feature_time=self._feature_time(window, cal_start))
+            y = _log_days(window["delivered_at"] - window["purchased_at"])
+            scores = (y - centre.predict(X)) / self._spread(spread, X)
+            self.residuals_ = np.sort(scores)
+            level = min(1.0, math.ceil((len(scores) + 1) * (1 - p.target_late_share)) / len(scores))
+            self.offset_ = float(np.quantile(scores, level, method="higher"))
+            self.calibration_size_ = len(scores)
+            self.as_of_ = cal_start
+            self.centre_, self.spread_ = centre, spread
+            self.calibration_metrics_ = delivery_metrics(self.predict(window), window["delivered_at"])
+        else:
+            self.residuals_, self.offset_, self.calibration_size_ = None, None, 0
+            self.calibration_metrics_ = {}
+
+        self._prepare(orders, as_of)
+        train = self._training_rows(orders, as_of)
+        if len(train) < 30:
+            raise ValueError(f"only {len(train)} orders delivered before {as_of:%Y-%m-%d}; need at least 30 to train")
+        self.centre_, self.spread_ = self._fit_models(train, as_of)
+        if self.residuals_ is None:
+            # Too little recent data for a separate window: fall back to in-sample residuals (optimistic).
+            X = self._features(train, feature_time=train["purchased_at"].to_numpy())
+            y = _log_days(train["delivered_at"] - train["purchased_at"])
+            self.residuals_ = np.sort((y - self.centre_.predict(X)) / self._spread(self.spread_, X))
+            self.offset_ = float(np.quantile(self.residuals_, 1 - p.target_late_share))
+        self.as_of_ = as_of
+        self.training_rows_ = len(train)
+        self.data_start_ = train["purchased_at"].min()
+        self.data_end_ = train["delivered_at"].max()
+        return self
+
+    def predict(self, orders: pd.DataFrame, *, now=None) -> pd.DataFrame:
+        """ETA and promise per order; ``late_risk`` is P(delivered after the promise | not delivered by ``now``)."""
+        orders = _coerce(orders)
+        X = self._features(orders, feature_time=self._feature_time(orders, self.as_of_))
+        with threadpool_limits(limits=self.params.threads):
+            median = self.centre_.predict(X)
+            spread = self._spread(self.spread_, X)
+        promise = median + np.maximum(self.offset_, 0.0) * spread
+        purchased = orders["purchased_at"]
+        eta_days = np.exp(median)
+        promise_days = np.exp(promise)
+        promise_at = purchased + pd.to_timedelta(promise_days, unit="D")
+        # The promise is a whole date: the customer is told "by <date>", delivered on that date is on time.
+        promise_date = promise_at.dt.normalize()
+        now = self.as_of_ if now is None else pd.Timestamp(now)
+        elapsed = np.maximum(((now - purchased) / DAY).to_numpy(dtype=float), 0.0)
+        promise_end_days = ((promise_date + DAY - purchased) / DAY).to_numpy(dtype=float)
+        late_risk = self.late_risk(
+            median_log_days=median, spread=spread, promise_days=promise_end_days, elapsed_days=elapsed
+        )
+        return pd.DataFrame(
+            {
+                "order_id": orders["order_id"].to_numpy(),
+                "purchased_at": purchased.to_numpy(),
+                "eta_days": eta_days,
+                "promise_days": promise_days,
+                "eta_date": (purchased + pd.to_timedelta(eta_days, unit="D")).dt.normalize().dt.date.to_numpy(),
+                "promise_date": promise_date.dt.date.to_numpy(),
+                "late_risk": late_risk,
+            },
+            index=orders.index,
+        )
+
+    def late_risk(self, *, median_log_days, spread, promise_days, elapsed_days) -> np.ndarray:
+        """P(T > promise | T > elapsed) from the calibrated distribution of normalised residuals."""
+        median_log_days = np.asarray(median_log_days, dtype=float)
+        spread = np.asarray(spread, dtype=float)
+        residuals = self.residuals_
+        n = len(residuals)
+
+        def survival(days):
+            threshold = (np.log(np.maximum(np.asarray(days, dtype=float), 1e-6)) - median_log_days) / spread
+            return (n - np.searchsorted(residuals, threshold, side="right") + 0.5) / (n + 1.0)
+
+        risk = survival(promise_days) / survival(np.minimum(elapsed_days, promise_days))
+        risk = np.where(np.asarray(elapsed_days) >= np.asarray(promise_days), 1.0, risk)
+        return np.clip(risk, 0.0, 1.0)
+
+    def summary(self) -> dict:
+        return {
+            "as_of": str(self.as_of_.date()),
+            "training_rows": int(self.training_rows_),
+            "calibration_rows": int(self.calibration_size_),
+            "promise_offset": round(float(self.offset_), 4),
+            "calibration": {k: round(float(v), 4) for k, v in self.calibration_metrics_.items()},
+            "params": self.params.as_dict(),
+        }
+
+
+def _coerce(orders: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ORDER_COLUMNS if c not in orders.columns]
+    if missing:
+        raise ValueError(f"order frame lacks columns: {', '.join(missing)}")
+    orders = orders.copy()
+    for column in ("purchased_at", "approved_at", "handed_to_carrier_at", "delivered_at"):
+        orders[column] = pd.to_datetime(orders[column])
+        if getattr(orders[column].dt, "tz", None) is not None:
+            orders[column] = orders[column].dt.tz_convert("UTC").dt.tz_localize(None)
+    for column in ("seller_id", "seller_state", "customer_state", "carrier", "category"):
+        orders[column] = orders[column].astype(object).where(orders[column].notna(), None)
+    return orders
+
+
+def delivery_metrics(predictions: pd.DataFrame, delivered_at: pd.Series) -> dict:
+    """Share late vs the promise, mean slack (promise date - delivery date) and ETA MAE, all in days."""
+    delivered_date = pd.to_datetime(delivered_at).dt.normalize()
+    promise = pd.to_datetime(predictions["promise_date"])
+    eta = pd.to_datetime(predictions["eta_date"])
+    slack = (promise - delivered_date) / DAY
+    return {
+        "orders": len(predictions),
+        "late_share": float((slack < 0).mean()),
+        "mean_slack_days": float(slack.mean()),
+        "eta_mae_days": float(((eta - delivered_date) / DAY).abs().mean()),
+    }
