@@ -6,12 +6,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .jobs import job_cancel
+from .jobs import job_cancel, job_handlers, job_parameters_clean, job_start
 from .models import JobRun, ModelVersion, RegisteredModel
 from .registry import model_version_activate
 from .services import registered_models_job_start
@@ -90,11 +91,68 @@ class JobRunAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
 
+    def get_urls(self):
+        from django.urls import path
+
+        start = path("start/", self.admin_site.admin_view(self.start_view), name="ecomops_jobrun_start")
+        return [start, *super().get_urls()]
+
+    def start_view(self, request):
+        """Start any registered job kind (also model kinds never trained yet), with optional as-of date."""
+        if not request.user.has_perm("ecomops.add_jobrun"):
+            raise PermissionDenied
+        form = JobStartForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            job = job_start(
+                kind=form.cleaned_data["kind"],
+                parameters=form.cleaned_data["parameters"],
+                requested_by=request.user,
+                requested_via="admin",
+            )
+            self.message_user(request, f"Started {job.kind} as job {job.pk}.", messages.SUCCESS)
+            return HttpResponseRedirect(_job_url(job))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Start a job",
+            "form": form,
+            "opts": self.model._meta,
+            "handlers": job_handlers().values(),
+        }
+        return TemplateResponse(request, "admin/ecomops/jobrun/start.html", context)
+
     @admin.action(description="Cancel selected jobs", permissions=["change"])
     def cancel_jobs(self, request, queryset):
         canceled = sum(job_cancel(job=job) for job in queryset)
         skipped = queryset.count() - canceled
         self.message_user(request, f"Canceled {canceled} job(s); {skipped} had already finished.", messages.SUCCESS)
+
+
+class JobStartForm(forms.Form):
+    kind = forms.ChoiceField(choices=())
+    as_of = forms.DateField(
+        required=False, help_text="Train only on data strictly before this date (YYYY-MM-DD); empty: all data."
+    )
+    parameters = forms.JSONField(
+        required=False, initial=dict, help_text='Other parameters as JSON, e.g. {"horizon": 28}.'
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind, f"{kind}: {h.description}") for kind, h in job_handlers().items()]
+
+    def clean(self):
+        cleaned = super().clean()
+        parameters = cleaned.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            self.add_error("parameters", "parameters must be a JSON object")
+            return cleaned
+        if cleaned.get("as_of"):
+            parameters["as_of"] = cleaned["as_of"].isoformat()
+        try:
+            cleaned["parameters"] = job_parameters_clean(parameters)
+        except ValueError as exc:
+            self.add_error("parameters", str(exc))
+        return cleaned
 
 
 class ModelVersionInline(admin.TabularInline):

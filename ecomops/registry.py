@@ -7,6 +7,24 @@ been checked. Two formats:
   ``weights_only=True`` (no code runs on load);
 - ``pickle``: scikit-learn / statsmodels / numpy objects, in an envelope that records the library versions
   they were written with; loading refuses a mismatch instead of silently mis-predicting.
+
+Explanations. ``TrainedModel.explanation`` (stored on ``ModelVersion.explanation``) says what drives the
+model's predictions; the model report (``/reports/platform/models/<name>/``) draws it. The convention::
+
+    {
+      "method": "importance" | "coefficient" | "shap",   # how "importance" was measured
+      "global": [{"feature": "lag_7", "importance": 0.42}, ...],   # overall; signed for coefficients
+      "local": [                                          # a few explained single predictions
+        {"label": "SKU-1 @ WH-1 on 2018-05-01", "prediction": 12.3, "baseline": 10.0, "actual": 11,
+         "contributions": [{"feature": "lag_7", "value": 14, "contribution": 1.8}, ...]}
+      ],
+      "notes": "one paragraph shown above the charts"
+    }
+
+Tree models give impurity or permutation importances (or mean |SHAP|) in ``global`` and SHAP values per
+case in ``local``; linear models give coefficients (on standardised inputs) and coefficient x value.
+Requests never load artifacts, so per-prediction explanations are computed when training or scoring:
+keep a few representative cases in ``local``; prediction rows may carry their own contributions.
 """
 
 from __future__ import annotations

@@ -133,3 +133,26 @@ def test_schedules_exist_and_are_editable_in_the_admin(admin_client_op):
     assert tasks["ecomops.tasks.score_all_task"] == ("15", "*")
     assert tasks["ecomops.tasks.fail_stuck_jobs_task"] == ("*/5", "*")
     assert admin_client_op.get(reverse("admin:django_celery_beat_periodictask_changelist")).status_code == 200
+
+
+def test_start_any_job_kind_from_the_admin_with_as_of(admin_client_op, toy_kinds, run_on_commit):
+    url = reverse("admin:ecomops_jobrun_start")
+    page = admin_client_op.get(url)
+    assert b"train:toy: Train the toy model" in page.content
+    response = admin_client_op.post(url, {"kind": "train:toy", "as_of": "2018-13-40", "parameters": "{}"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"as_of": ["Enter a valid date."]}
+    response = admin_client_op.post(url, {"kind": "train:toy", "as_of": "", "parameters": "[1]"})
+    assert response.context["form"].errors == {"parameters": ["parameters must be a JSON object"]}
+    assert JobRun.objects.count() == 0
+    with run_on_commit():
+        response = admin_client_op.post(url, {"kind": "train:toy", "as_of": "2018-02-01", "parameters": '{"mae": 0.1}'})
+    job = JobRun.objects.get()
+    assert response["Location"] == reverse("admin:ecomops_jobrun_change", args=[job.pk])
+    assert (job.parameters, job.state, job.requested_via) == ({"mae": 0.1, "as_of": "2018-02-01"}, "succeeded", "admin")
+
+
+def test_start_page_needs_the_add_permission(client, django_user_model):
+    user = django_user_model.objects.create_user(username="staff", password="staff-pass-123", is_staff=True)
+    client.force_login(user)
+    assert client.get(reverse("admin:ecomops_jobrun_start")).status_code == 403
