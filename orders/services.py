@@ -13,7 +13,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from catalog.models import Customer, Product, Seller
 
@@ -106,11 +107,70 @@ def _payment_instances(order: Order, data: OrderData) -> list[Payment]:
     return [Payment(order=order, sequential=p.sequential, **p.values()) for p in data.payments]
 
 
+def _insert_columns(model, columns: dict[str, list], *, returning: str = "") -> list[tuple]:
+    """PostgreSQL: one ``INSERT ... SELECT FROM unnest(array, ...)`` for many rows (no per-row SQL building)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    names, casts = [], []
+    for name in columns:
+        field = model._meta.get_field(name)
+        names.append(connection.ops.quote_name(field.column))
+        casts.append(f"%s::{field.db_type(connection)}[]")
+    sql = f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({', '.join(casts)})"
+    if returning:
+        sql += f" RETURNING {returning}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(columns.values()))
+        return cursor.fetchall() if returning else []
+
+
+def _orders_create_many_postgres(orders: list[OrderData]) -> list[int]:
+    now = timezone.now()
+    columns = {"external_id": [d.external_id for d in orders], "customer": [d.customer.pk for d in orders]}
+    for name in ORDER_FIELDS:
+        columns[name] = [getattr(d, name) for d in orders]
+    columns["created_at"] = columns["updated_at"] = [now] * len(orders)
+    ids = dict((external_id, pk) for pk, external_id in _insert_columns(Order, columns, returning="id, external_id"))
+    lines = [(ids[d.external_id], line) for d in orders for line in d.lines]
+    if lines:
+        _insert_columns(
+            OrderLine,
+            {
+                "order": [order_id for order_id, _ in lines],
+                "line_number": [line.line_number for _, line in lines],
+                "product": [line.product.pk for _, line in lines],
+                "seller": [line.seller.pk if line.seller else None for _, line in lines],
+                "quantity": [line.quantity for _, line in lines],
+                "unit_price": [Decimal(line.unit_price) for _, line in lines],
+                "freight": [Decimal(line.freight) for _, line in lines],
+                "shipping_limit_at": [line.shipping_limit_at for _, line in lines],
+            },
+        )
+    payments = [(ids[d.external_id], p) for d in orders for p in d.payments]
+    if payments:
+        _insert_columns(
+            Payment,
+            {
+                "order": [order_id for order_id, _ in payments],
+                "sequential": [p.sequential for _, p in payments],
+                "type": [p.type for _, p in payments],
+                "installments": [p.installments for _, p in payments],
+                "value": [Decimal(p.value) for _, p in payments],
+            },
+        )
+    return [ids[d.external_id] for d in orders]
+
+
 def orders_create_many(*, orders: list[OrderData]) -> list[Order]:
     """Insert new orders with their lines and payments in three statements (all or none).
 
     The caller makes sure no order exists yet with these external ids; a clash raises ``IntegrityError``.
+    On PostgreSQL the rows go in as column arrays (``unnest``), which skips building a model instance and
+    a parameter list per row; the returned orders then carry only their pk and external id.
     """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            ids = _orders_create_many_postgres(orders)
+        return [Order(pk=pk, external_id=d.external_id) for pk, d in zip(ids, orders, strict=True)]
     with transaction.atomic():
         instances = Order.objects.bulk_create([_order_instance(data) for data in orders])
         lines, payments = [], []
@@ -124,6 +184,21 @@ def orders_create_many(*, orders: list[OrderData]) -> list[Order]:
 
 def _differs(instance, values: dict) -> bool:
     return any(getattr(instance, name) != value for name, value in values.items())
+
+
+def order_matches(order: Order, data: OrderData) -> bool:
+    """True when ``order`` (with ``lines`` and ``payments`` prefetched) already is exactly ``data``."""
+    if _differs(order, data.values()):
+        return False
+    lines = {line.line_number: line for line in order.lines.all()}
+    if set(lines) != {line.line_number for line in data.lines}:
+        return False
+    if any(_differs(lines[line.line_number], line.values()) for line in data.lines):
+        return False
+    payments = {payment.sequential: payment for payment in order.payments.all()}
+    if set(payments) != {payment.sequential for payment in data.payments}:
+        return False
+    return not any(_differs(payments[p.sequential], p.values()) for p in data.payments)
 
 
 def order_upsert(*, data: OrderData, existing: Order | None = None) -> tuple[Order, str]:

@@ -1,5 +1,10 @@
 """Serializers of the orders API."""
 
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from orders.models import Order, OrderLine, Payment
@@ -79,12 +84,14 @@ class OrderSerializer(serializers.ModelSerializer):
 
 # --- bulk ---------------------------------------------------------------------------------------------------
 class BulkLineSerializer(serializers.Serializer):
-    line_number = serializers.IntegerField(min_value=1, required=False, help_text="Default: position in the list.")
+    line_number = serializers.IntegerField(
+        min_value=1, max_value=2147483647, required=False, help_text="Default: position in the list."
+    )
     sku = serializers.CharField(max_length=64)
     seller = serializers.CharField(
         max_length=64, required=False, allow_null=True, allow_blank=True, help_text="Seller external id."
     )
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=2147483647, default=1)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     freight = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
     shipping_limit_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -105,9 +112,11 @@ class BulkLineSerializer(serializers.Serializer):
 
 
 class BulkPaymentSerializer(serializers.Serializer):
-    sequential = serializers.IntegerField(min_value=1, required=False, help_text="Default: position in the list.")
+    sequential = serializers.IntegerField(
+        min_value=1, max_value=2147483647, required=False, help_text="Default: position in the list."
+    )
     type = serializers.ChoiceField(choices=Payment.Type.choices)
-    installments = serializers.IntegerField(min_value=0, default=1)
+    installments = serializers.IntegerField(min_value=0, max_value=2147483647, default=1)
     value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
@@ -173,3 +182,178 @@ class OrderBulkRowSerializer(serializers.Serializer):
         ]
         values = {k: v for k, v in attrs.items() if k not in ("lines", "payments")}
         return {"order": OrderData(**values, lines=lines, payments=payments)}
+
+
+# --- fast path for valid rows ------------------------------------------------------------------------------
+# Validating a row field by field through DRF costs more than inserting it. Rows made only of plain values
+# (strings without surrounding blanks, integers, plain decimals, ISO dates) are checked here directly and
+# produce exactly what the serializer would; anything else, and every row with an error, goes through the
+# serializer, so the accepted values and the error messages are the serializer's.
+_DECIMAL = re.compile(r"\d{1,10}(?:\.\d{1,2})?")
+_SURROGATE = re.compile("[\ud800-\udfff\x00]")
+_MAX_INT = 2147483647
+_ORDER_STATUSES = frozenset(Order.Status.values)
+_PAYMENT_TYPES = frozenset(Payment.Type.values)
+
+
+class _Fallback(Exception):
+    """The row needs the serializer."""
+
+
+def _text(row, name, max_length, *, required=False, blank=True, default=""):
+    if name not in row:
+        if required:
+            raise _Fallback
+        return default
+    value = row[name]
+    if (
+        not isinstance(value, str)
+        or len(value) > max_length
+        or value != value.strip()
+        or (not value and not blank)
+        or _SURROGATE.search(value)
+    ):
+        raise _Fallback
+    return value
+
+
+def _integer(row, name, *, minimum, default=None, required=False):
+    if name not in row:
+        if required:
+            raise _Fallback
+        return default
+    value = row[name]
+    if type(value) is not int or not minimum <= value <= _MAX_INT:
+        raise _Fallback
+    return value
+
+
+def _decimal(row, name, *, default=None, required=False):
+    if name not in row:
+        if required:
+            raise _Fallback
+        return default
+    value = row[name]
+    if type(value) is int and 0 <= value < 10**10:
+        return Decimal(value).quantize(Decimal("0.01"))
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise _Fallback
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def _datetime(row, name, *, required=False, present_only=False):
+    if name not in row:
+        if required:
+            raise _Fallback
+        return _ABSENT if present_only else None
+    value = row[name]
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise _Fallback
+    try:
+        parsed = datetime.fromisoformat(value)
+        current = timezone.get_current_timezone()
+        return parsed.astimezone(current) if timezone.is_aware(parsed) else timezone.make_aware(parsed, current)
+    except (ValueError, OverflowError):
+        raise _Fallback
+
+
+def _date(row, name):
+    value = row.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Fallback
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Fallback
+
+
+_ABSENT = object()
+
+
+def _choice(row, name, choices, default):
+    if name not in row:
+        return default
+    value = row[name]
+    if not isinstance(value, str) or value not in choices:
+        raise _Fallback
+    return value
+
+
+def fast_order_row(row: dict, serializer: OrderBulkRowSerializer):
+    """The serializer's validated data for a plain, valid row; None when the serializer must decide."""
+    prepared = serializer.context["bulk"]
+    try:
+        customer = prepared["customers"].get(_text(row, "customer", 64, required=True, blank=False))
+        if customer is None:
+            raise _Fallback
+        attrs = {
+            "external_id": _text(row, "external_id", 64, required=True, blank=False),
+            "customer": customer,
+            "customer_ref": _text(row, "customer_ref", 64),
+            "status": _choice(row, "status", _ORDER_STATUSES, Order.Status.CREATED),
+            "purchased_at": _datetime(row, "purchased_at", required=True),
+            "approved_at": _datetime(row, "approved_at"),
+            "handed_to_carrier_at": _datetime(row, "handed_to_carrier_at"),
+            "delivered_at": _datetime(row, "delivered_at"),
+            "promised_delivery_date": _date(row, "promised_delivery_date"),
+            "shipping_zip_prefix": _text(row, "shipping_zip_prefix", 8),
+            "shipping_city": _text(row, "shipping_city", 128),
+            "shipping_state": _text(row, "shipping_state", 8),
+        }
+        lines, payments = row.get("lines", []), row.get("payments", [])
+        if not isinstance(lines, list) or not isinstance(payments, list):
+            raise _Fallback
+        attrs["lines"] = [_fast_line(line, prepared) for line in lines]
+        attrs["payments"] = [_fast_payment(payment) for payment in payments]
+        return serializer.validate(attrs)
+    except (_Fallback, serializers.ValidationError):
+        return None
+
+
+def _fast_line(line, prepared):
+    if not isinstance(line, dict):
+        raise _Fallback
+    product = prepared["products"].get(_text(line, "sku", 64, required=True, blank=False))
+    if product is None:
+        raise _Fallback
+    seller = None
+    if line.get("seller"):
+        seller = prepared["sellers"].get(_text(line, "seller", 64))
+        if seller is None:
+            raise _Fallback
+    elif "seller" in line and line["seller"] not in (None, ""):
+        raise _Fallback
+    attrs = {
+        "sku": product,
+        "seller": seller,
+        "quantity": _integer(line, "quantity", minimum=1, default=1),
+        "unit_price": _decimal(line, "unit_price", required=True),
+        "freight": _decimal(line, "freight", default=0),
+    }
+    if "seller" not in line:
+        del attrs["seller"]
+    if "line_number" in line:
+        attrs["line_number"] = _integer(line, "line_number", minimum=1)
+    shipping_limit_at = _datetime(line, "shipping_limit_at", present_only=True)
+    if shipping_limit_at is not _ABSENT:
+        attrs["shipping_limit_at"] = shipping_limit_at
+    return attrs
+
+
+def _fast_payment(payment):
+    if not isinstance(payment, dict) or not isinstance(payment.get("type"), str):
+        raise _Fallback
+    if payment["type"] not in _PAYMENT_TYPES:
+        raise _Fallback
+    attrs = {
+        "type": payment["type"],
+        "installments": _integer(payment, "installments", minimum=0, default=1),
+        "value": _decimal(payment, "value", required=True),
+    }
+    if "sequential" in payment:
+        attrs["sequential"] = _integer(payment, "sequential", minimum=1)
+    return attrs

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.db.models import Prefetch
 from rest_framework import viewsets
 
@@ -10,7 +10,7 @@ from catalog.models import Customer, Product, Seller
 from ecomops.api.bulk import BulkStatus, BulkUpsertMixin, RowResult
 from ecomops.api.idempotency import IdempotentCreateMixin
 from orders.models import Order, OrderLine, Payment
-from orders.services import order_upsert, orders_create_many
+from orders.services import order_matches, order_upsert, orders_create_many
 
 from . import filters, serializers
 
@@ -50,6 +50,9 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
             },
         }
 
+    def bulk_fast_validate(self, row, serializer):
+        return serializers.fast_order_row(row, serializer)
+
     def bulk_upsert_row(self, data, *, prepared, request):
         order_data = data["order"]
         order, outcome = order_upsert(data=order_data, existing=prepared["orders"].pop(order_data.external_id, None))
@@ -57,20 +60,24 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
 
     def bulk_apply(self, rows, *, prepared, request):
         """New orders go in with three INSERTs per batch; existing ones and repeats are upserted one by one."""
-        fresh, one_by_one, seen = [], [], set()
+        fresh, one_by_one, seen, results = [], [], set(), []
         for row in rows:
             external_id = row.data["order"].external_id
-            if external_id in prepared["orders"] or external_id in seen:
+            existing = prepared["orders"].get(external_id)
+            if existing is not None and external_id not in seen and order_matches(existing, row.data["order"]):
+                # A resent order: nothing to write (the comparison used the batch's prefetched rows).
+                seen.add(external_id)
+                results.append(RowResult(row.index, BulkStatus.UNCHANGED, id=existing.pk))
+            elif existing is not None or external_id in seen:
                 one_by_one.append(row)
             else:
                 seen.add(external_id)
                 fresh.append(row)
-        results = []
         for start in range(0, len(fresh), 1000):
             chunk = fresh[start : start + 1000]
             try:
                 created = orders_create_many(orders=[row.data["order"] for row in chunk])
-            except IntegrityError as error:
+            except (IntegrityError, DataError) as error:
                 # A concurrent request inserted one of them, or a row breaks a constraint: find which.
                 logger.info("bulk order insert fell back to one by one: %s", error)
                 one_by_one = chunk + one_by_one

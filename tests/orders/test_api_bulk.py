@@ -170,3 +170,70 @@ def test_same_idempotency_key_concurrently_gives_one_order(postgres_only, operat
     assert sum(r.get("Idempotent-Replayed") != "true" for r in ok) == 1
     assert IdempotencyRecord.objects.count() == 1
     assert OrderLine.objects.count() == 2
+
+
+FAST_ROWS = [
+    order_row("F1"),
+    order_row("F2", purchased_at="2018-03-01 09:30:00", approved_at=None, promised_delivery_date="2018-03-20"),
+    order_row(
+        "F3",
+        customer_ref="abc",
+        shipping_city="são paulo",
+        lines=[
+            {
+                "sku": "A",
+                "unit_price": 10,
+                "seller": None,
+                "line_number": 4,
+                "shipping_limit_at": "2018-03-05T10:00:00Z",
+            },
+            {"sku": "B", "unit_price": "0.5", "seller": "S1", "quantity": 7, "freight": "1"},
+        ],
+        payments=[{"type": "voucher", "value": "3", "sequential": 2, "installments": 0}],
+    ),
+]
+
+
+@pytest.mark.parametrize("row", FAST_ROWS, ids=["plain", "naive-datetime", "mixed"])
+def test_fast_validation_gives_exactly_what_the_serializer_gives(world, row):
+    from catalog.models import Customer, Product, Seller
+    from orders.api.serializers import OrderBulkRowSerializer, fast_order_row
+
+    prepared = {
+        "customers": {c.external_id: c for c in Customer.objects.all()},
+        "products": {p.sku: p for p in Product.objects.all()},
+        "sellers": {s.external_id: s for s in Seller.objects.all()},
+    }
+    serializer = OrderBulkRowSerializer(context={"bulk": prepared})
+
+    fast = fast_order_row(row, serializer)
+
+    assert fast is not None
+    assert fast == serializer.run_validation(row)
+
+
+@pytest.mark.parametrize(
+    "change, outcome",
+    [
+        ({"external_id": " O1"}, "created"),
+        ({"purchased_at": 20180301}, "rejected"),
+        ({"lines": [{"sku": "A", "unit_price": 1.5}]}, "created"),
+        ({"lines": [{"sku": "A", "unit_price": "1.555"}]}, "rejected"),
+        ({"payments": [{"type": "pix", "value": "1"}]}, "rejected"),
+        ({"status": None}, "rejected"),
+    ],
+)
+def test_rows_the_fast_path_is_unsure_of_go_to_the_serializer(api_client, world, change, outcome):
+    from catalog.models import Customer, Product, Seller
+    from orders.api.serializers import OrderBulkRowSerializer, fast_order_row
+
+    prepared = {
+        "customers": {c.external_id: c for c in Customer.objects.all()},
+        "products": {p.sku: p for p in Product.objects.all()},
+        "sellers": {s.external_id: s for s in Seller.objects.all()},
+    }
+    row = {**order_row("O1"), **change}
+    assert fast_order_row(row, OrderBulkRowSerializer(context={"bulk": prepared})) is None
+    response = api_client.post(URL, [row], format="json")
+    assert [result["status"] for result in response.json()] == [outcome]
+    assert Order.objects.filter(external_id="O1").count() == (1 if outcome == "created" else 0)
