@@ -233,3 +233,16 @@ def test_schedules_start_every_kind_once(toy_kinds, run_on_commit, monkeypatch):
     assert list(JobRun.objects.filter(pk__in=started).values_list("kind", "state", "result")) == [
         ("score:toy", "succeeded", {"rows": 3})
     ]
+
+
+def test_context_made_by_hand_for_an_unclaimed_job_writes_until_canceled():
+    job = JobRun.objects.create(kind="train:x")
+    ctx = JobContext(job)
+    ctx.progress(30, "scripted")
+    job.refresh_from_db()
+    assert (job.progress, job.progress_message, job.state) == (30, "scripted", "queued")
+    job_cancel(job=job)
+    from ecomops.jobs import JobCanceled
+
+    with pytest.raises(JobCanceled):
+        ctx.progress(60, "after cancel")
