@@ -100,13 +100,15 @@ def orders_known_before(*, as_of: datetime) -> QuerySet[Order]:
 
 
 def orders_open_at(*, as_of: datetime) -> QuerySet[Order]:
-    """Orders purchased on or after ``as_of`` that were not delivered before it (and are not canceled)."""
+    """Orders purchased on or after ``as_of`` that were not delivered before it.
+
+    The current status is not consulted: a cancelation after ``as_of`` was not known at ``as_of``.
+    """
     from django.db.models import Q
 
     return (
         Order.objects.filter(purchased_at__gte=as_of)
         .filter(Q(delivered_at__isnull=True) | Q(delivered_at__gte=as_of))
-        .exclude(status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE])
         .order_by("purchased_at", "pk")
     )
 
@@ -158,3 +160,11 @@ def carrier_performance(*, start: date | None = None, end: date | None = None) -
         result.set_index(["carrier", "region", "month"]).index.map(late_days).fillna(0).astype(float).round(2)
     )
     return result[columns]
+
+
+def zip_area_point(*, prefix: str) -> tuple[float, float] | None:
+    """(latitude, longitude) of a postal prefix's centre, or None when unknown."""
+    if not prefix:
+        return None
+    area = ZipArea.objects.filter(prefix=prefix).only("latitude", "longitude").first()
+    return (area.latitude, area.longitude) if area else None
