@@ -121,7 +121,7 @@ def order_demand_daily(*, before: date) -> pd.DataFrame:
                     "location_id": location_id,
                     "ds": grid,
                     "y": filled["y"].fillna(0.0).to_numpy(),
-                    "price": filled["price"].to_numpy(),
+                    "price": pd.to_numeric(filled["price"], errors="coerce").to_numpy(dtype=float),
                 }
             )
         )

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import views, views_forecast
 
 router = DefaultRouter()
 router.register("locations", views.LocationViewSet)
@@ -13,5 +13,7 @@ router.register("purchase-order-lines", views.PurchaseOrderLineViewSet)
 router.register("sales-observations", views.SalesObservationViewSet)
 router.register("allocations", views.AllocationViewSet)
 router.register("service-level-targets", views.ServiceLevelTargetViewSet)
+router.register("forecasts", views_forecast.ForecastViewSet, basename="forecast")
+router.register("replenishment", views_forecast.ReplenishmentViewSet, basename="replenishment")
 
 urlpatterns = router.urls

@@ -132,7 +132,12 @@ class GlobalQuantileForecaster:
                     columns["price_rel_group"] = p_t / self._group_price[panel.groups[i], t]
                     columns["price_rank_group"] = self._group_rank[i, t]
         self.feature_names_ = list(columns)
-        return np.column_stack([np.asarray(v, dtype=float) for v in columns.values()]), scale
+        X = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
+        if not hasattr(self, "empty_columns_"):
+            # a feature never seen in training (e.g. no seasonal lag yet) is a constant, not an error
+            self.empty_columns_ = np.all(np.isnan(X), axis=0)
+        X[:, self.empty_columns_] = 0.0
+        return X, scale
 
     def _prepare_prices(self, panel: Panel) -> None:
         self._price_mean = self._price_last = self._group_price = self._group_rank = None
@@ -188,6 +193,8 @@ class GlobalQuantileForecaster:
         rng = np.random.default_rng(self.params.random_state)
         self._prepare_prices(panel)
         hist = _History(panel.y[:, :until])
+        if hasattr(self, "empty_columns_"):
+            del self.empty_columns_
         i, T, h = self._training_rows(panel, until, horizon, rng)
         if len(i) == 0:
             raise ValueError("no observed demand to train the global model on")
