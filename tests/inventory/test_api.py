@@ -1,10 +1,25 @@
 """Inventory REST API: the ledger through /stock-movements/, read-only levels, bulk movements."""
 
-import pytest
+import itertools
+from datetime import date
 
-from inventory.models import StockLevel, StockMovement
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import (
+    Allocation,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesObservation,
+    ServiceLevelTarget,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    SupplierProduct,
+)
 from inventory.services import stock_receive, stock_reserve
-from tests.factories import LocationFactory, ProductFactory
+from tests.factories import CategoryFactory, LocationFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +157,76 @@ def test_purchase_order_records_its_author(api_client, operator_user):
     assert response.status_code == 201
     po = PurchaseOrder.objects.get()
     assert (po.created_by, po.approved_at, po.approved_by) == (operator_user, None, None)
+
+
+_n = itertools.count(1)
+
+
+def _supplier():
+    return Supplier.objects.create(code=f"SUP{next(_n)}", name="Supplier")
+
+
+def _purchase_order():
+    po = PurchaseOrder.objects.create(number=f"PO{next(_n)}", supplier=_supplier(), location=LocationFactory())
+    PurchaseOrderLine.objects.create(purchase_order=po, product=ProductFactory(), quantity=3)
+    PurchaseOrderLine.objects.create(purchase_order=po, product=ProductFactory(), quantity=4)
+    return po
+
+
+LISTS = [
+    ("/api/v1/locations/", LocationFactory, 2),
+    (
+        "/api/v1/stock-levels/",
+        lambda: stock_receive(product=ProductFactory(), location=LocationFactory(), quantity=1, key=f"k{next(_n)}"),
+        2,
+    ),
+    (
+        "/api/v1/stock-movements/",
+        lambda: stock_receive(product=ProductFactory(), location=LocationFactory(), quantity=1, key=f"k{next(_n)}"),
+        2,
+    ),
+    ("/api/v1/suppliers/", _supplier, 2),
+    (
+        "/api/v1/supplier-products/",
+        lambda: SupplierProduct.objects.create(supplier=_supplier(), product=ProductFactory()),
+        2,
+    ),
+    ("/api/v1/purchase-orders/", _purchase_order, 3),  # count, orders, lines + products
+    ("/api/v1/purchase-order-lines/", lambda: _purchase_order().lines.first(), 2),
+    (
+        "/api/v1/sales-observations/",
+        lambda: SalesObservation.objects.create(
+            product=ProductFactory(), location=LocationFactory(), period_start=date(2020, 1, 2), units=3
+        ),
+        2,
+    ),
+    (
+        "/api/v1/allocations/",
+        lambda: Allocation.objects.create(order_line=OrderLineFactory(), location=LocationFactory(), quantity=1),
+        2,
+    ),
+    (
+        "/api/v1/service-level-targets/",
+        lambda: ServiceLevelTarget.objects.create(category=CategoryFactory(), target="0.9"),
+        2,
+    ),
+]
+
+
+def list_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.json()["count"]
+
+
+@pytest.mark.parametrize("url, make, expected", LISTS, ids=[url for url, _, _ in LISTS])
+def test_list_queries_do_not_grow_with_rows(api_client, url, make, expected):
+    make()
+    api_client.get(url)
+    one, count_one = list_queries(api_client, url)
+    for _ in range(5):
+        make()
+    many, count_many = list_queries(api_client, url)
+    assert count_many > count_one
+    assert (one, many) == (expected, expected)
