@@ -38,8 +38,10 @@ figures as ``{label: value}``), ``get_extra_context()``, ``csv_filename``. URL k
 class can serve a page per object (``path("models/<str:name>/", ModelReport.as_view())``). Reports whose
 URL needs arguments are not listed on the index; link to them from a listed one.
 
-Query parameters are user input: validate them and raise :class:`ReportInputError` with a message; the
-page then shows the message with status 400 instead of failing.
+Query parameters are user input: read them with ``self.param_int("days", 30, minimum=1, maximum=365)``,
+``self.param_date("as_of")`` or ``self.param_choice("level", ["sku", "category"], "sku")``, or validate them
+yourself and raise :class:`ReportInputError`; the page then shows the message with status 400 instead of
+failing.
 
 Building charts by hand: any function that draws on a matplotlib ``Figure`` can become a chart with
 ``Chart.from_figure(title, fig)``. Use ``new_figure()`` (never ``pyplot``: it is not thread-safe).
@@ -51,6 +53,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -244,6 +247,34 @@ class ReportView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     def get_title(self) -> str:
         return self.title
+
+    # --- query parameters, checked (a bad value is a 400 page naming the parameter) -----------------------
+    def param_int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        raw = self.request.GET.get(name, "")
+        if raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ReportInputError(f"{name} must be a whole number, not {raw!r}") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ReportInputError(f"{name} must be between {minimum} and {maximum}, not {value}")
+        return value
+
+    def param_date(self, name: str, default: date | None = None) -> date | None:
+        raw = self.request.GET.get(name, "")
+        if raw == "":
+            return default
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ReportInputError(f"{name} must be a date as YYYY-MM-DD, not {raw!r}") from None
+
+    def param_choice(self, name: str, choices: Sequence[str], default: str) -> str:
+        raw = self.request.GET.get(name, "") or default
+        if raw not in choices:
+            raise ReportInputError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+        return raw
 
     # --- machinery ---------------------------------------------------------------------------------------
     def get_permission_required(self):

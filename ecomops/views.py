@@ -232,10 +232,7 @@ class JobHealthReport(ReportView):
     permission_required = "ecomops.view_jobrun"
 
     def get_days(self) -> int:
-        raw = self.request.GET.get("days", "30")
-        if not raw.isdigit() or not 1 <= int(raw) <= 3650:
-            raise ReportInputError(f"days must be a whole number from 1 to 3650, not {raw!r}")
-        return int(raw)
+        return self.param_int("days", 30, minimum=1, maximum=3650)
 
     def get_title(self) -> str:
         return f"Job health (last {self.get_days()} days)"

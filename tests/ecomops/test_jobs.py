@@ -246,3 +246,20 @@ def test_context_made_by_hand_for_an_unclaimed_job_writes_until_canceled():
 
     with pytest.raises(JobCanceled):
         ctx.progress(60, "after cancel")
+
+
+def test_claim_held_on_another_host_is_taken_over_only_when_its_heartbeat_is_stale(toy_kinds):
+    from ecomops.jobs import HEARTBEAT_STALE_SECONDS
+
+    job = job_start(kind="train:toy", requested_via="test")
+    now = timezone.now()
+    JobRun.objects.filter(pk=job.pk).update(
+        state="running", worker="other-node:4242", claim_token="theirs", attempts=1, heartbeat_at=now
+    )
+    assert job_claim(job_id=job.pk).reason == "busy"
+    stale = now - timedelta(seconds=HEARTBEAT_STALE_SECONDS + 1)
+    JobRun.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+    claim = job_claim(job_id=job.pk)
+    assert claim.reason == "retaken"
+    job.refresh_from_db()
+    assert (job.claim_token, job.attempts, job.worker) == (claim.token, 2, f"{socket.gethostname()}:{os.getpid()}")

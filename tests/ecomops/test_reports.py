@@ -151,3 +151,15 @@ def test_reports_index_lists_platform_reports_and_admin_links_it(client, operato
     admin_home = client.get(reverse("admin:index"))
     assert b'id="reports-link"' in admin_home.content
     assert reverse("reports_index").encode() in admin_home.content
+
+
+@pytest.mark.django_db
+def test_report_parameter_errors_name_the_parameter(client, operator_user):
+    client.force_login(operator_user)
+    url = reverse("ecomops_reports:jobs")
+    response = client.get(url + "?days=abc")
+    assert response.status_code == 400
+    assert response.context["input_error"] == "days must be a whole number, not 'abc'"
+    response = client.get(url + "?days=0")
+    assert response.context["input_error"] == "days must be between 1 and 3650, not 0"
+    assert client.get(url + "?days=7").context["title"] == "Job health (last 7 days)"
