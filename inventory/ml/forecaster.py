@@ -17,7 +17,7 @@ import pandas as pd
 from . import baselines
 from .global_model import QUANTILES, GlobalParams, GlobalQuantileForecaster
 from .metrics import mase_scale, overall_metrics, series_metrics
-from .panel import Panel
+from .panel import Panel, panel_tail
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,16 @@ class DemandForecaster:
         report(10, f"backtest fold: {panel.n_series} series, origin {panel.dates[origin].date()}, {fold_h} periods")
         fold = self._univariate(y_train, fold_h, panel.season)
         model = None
+        period_days = 1 if panel.freq == "D" else 7
+        offset = max(0, n_hist - self.params.global_params.max_history_days // period_days)
+        recent = panel_tail(panel, offset)
         if self.params.use_global:
             model = GlobalQuantileForecaster(self.params.global_params).fit(
-                panel, until=origin, horizon=max(horizon, fold_h)
+                recent, until=origin - offset, horizon=max(horizon, fold_h)
             )
-            scaled, level = model.predict_scaled(panel, origin=origin, horizon=fold_h)
+            scaled, level = model.predict_scaled(recent, origin=origin - offset, horizon=fold_h)
             model.calibrate(scaled, actual / level[:, None])
-            fold["global"] = model.predict(panel, origin=origin, horizon=fold_h)
+            fold["global"] = model.predict(recent, origin=origin - offset, horizon=fold_h)
             report(45, f"global model backtested ({model.n_train_rows_} training rows)")
         fold_points = {name: (f[0.5] if isinstance(f, dict) else f) for name, f in fold.items()}
         fold_mase = {
@@ -156,9 +159,11 @@ class DemandForecaster:
         if model is not None:
             if self.params.refit:
                 adjust = model.adjust_
-                model = GlobalQuantileForecaster(self.params.global_params).fit(panel, until=n_hist, horizon=horizon)
+                model = GlobalQuantileForecaster(self.params.global_params).fit(
+                    recent, until=recent.n_history, horizon=horizon
+                )
                 model.adjust_ = adjust
-            final["global"] = model.predict(panel, origin=n_hist, horizon=horizon)
+            final["global"] = model.predict(recent, origin=recent.n_history, horizon=horizon)
         out = {q: np.zeros((panel.n_series, horizon)) for q in QUANTILES}
         for name, forecast in final.items():
             rows = method == name

@@ -31,6 +31,7 @@ class GlobalParams:
     max_rows: int = 400_000
     samples_per_target: int = 1
     interval_level: float = 0.8
+    max_history_days: int = 3 * 365  # older history adds little to a global model and costs memory
     random_state: int = 0
 
 

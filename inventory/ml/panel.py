@@ -115,6 +115,21 @@ def build_panel(
     )
 
 
+def panel_tail(panel: Panel, offset: int) -> Panel:
+    """The panel without its first ``offset`` periods (the global model trains on recent history only)."""
+    if offset <= 0:
+        return panel
+    return Panel(
+        series_ids=panel.series_ids,
+        dates=panel.dates[offset:],
+        n_history=panel.n_history - offset,
+        y=panel.y[:, offset:],
+        covariates={k: v[:, offset:] for k, v in panel.covariates.items()},
+        groups=panel.groups,
+        freq=panel.freq,
+    )
+
+
 def panel_to_long(panel: Panel, columns: dict[str, np.ndarray], *, start: int) -> pd.DataFrame:
     """Long frame ``series_id, ds, step, <columns>`` for periods ``start..start+width`` of the panel."""
     width = next(iter(columns.values())).shape[1]

@@ -1,0 +1,143 @@
+"""Replenishment through Django: suggestions from forecast rows, draft purchase orders, approval, API, report."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.sites import site
+from django.urls import reverse
+
+from ecomops.registry import ModelSpec, TrainedModel, model_version_activate, model_version_register
+from inventory.models import (
+    DemandForecast,
+    Location,
+    PurchaseOrder,
+    ReplenishmentSuggestion,
+    ServiceLevelTarget,
+    StockLevel,
+    Supplier,
+    SupplierProduct,
+)
+from inventory.replenishment import (
+    ReplenishmentError,
+    purchase_orders_approve,
+    purchase_orders_create_from_suggestions,
+    replenishment_suggest,
+)
+from tests.factories import ProductFactory
+
+AS_OF = date(2024, 3, 4)
+Z90 = 1.2815515655446004
+
+
+@pytest.fixture
+def setup(db):
+    """One product at one warehouse: forecast 10/day with sigma 2/day, 12 on hand, a supplier (lead 3d)."""
+    spec = ModelSpec(name="demand", primary_metric="mase")
+    version = model_version_register(spec=spec, trained=TrainedModel(algorithm="t", artifact={}, metrics={"mase": 1}))
+    model_version_activate(version=version)
+    product = ProductFactory(sku="OJ-1", unit_cost=Decimal("2.00"))
+    ServiceLevelTarget.objects.create(category=product.category, target=Decimal("0.5"))
+    location = Location.objects.create(code="WH1")
+    supplier = Supplier.objects.create(code="S1", name="Juice Co", lead_time_days=3, lead_time_std_days=0)
+    SupplierProduct.objects.create(supplier=supplier, product=product, pack_size=6, min_order_qty=12)
+    StockLevel.objects.create(product=product, location=location, on_hand=12)
+    for k in range(14):
+        DemandForecast.objects.create(
+            product=product, location=location, model_version=version, as_of=AS_OF,
+            period_start=AS_OF + timedelta(days=k), period_days=1, horizon_step=k + 1,
+            p10=10 - 2 * Z90, p50=10, p90=10 + 2 * Z90,
+        )  # fmt: skip
+    return product, location, supplier, version
+
+
+def test_suggestion_levels_quantity_and_reason(setup):
+    product, location, supplier, version = setup
+    [s] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    # service level 0.5 -> z = 0: order-up-to = 10/day * (3 + 4) days = 70; position 12 -> 58 -> 10 packs of 6
+    assert s.order_up_to == pytest.approx(70.0)
+    assert s.safety_stock == pytest.approx(0.0)
+    assert s.reorder_point == pytest.approx(30.0)
+    assert s.quantity == 60
+    assert s.supplier == supplier and s.model_version == version and s.on_hand == 12
+    assert "10 packs of 6" in s.reason
+    assert s.days_of_cover == pytest.approx(1.2)
+
+
+def test_draft_purchase_order_then_approval(setup, operator_user):
+    replenishment_suggest(as_of=AS_OF, review_days=4)
+    result = purchase_orders_create_from_suggestions(
+        suggestions=ReplenishmentSuggestion.objects.all(), user=operator_user
+    )
+    [order] = result.orders
+    assert order.status == PurchaseOrder.Status.DRAFT and order.created_by == operator_user
+    assert [(line.product.sku, line.quantity) for line in order.lines.all()] == [("OJ-1", 60)]
+    assert ReplenishmentSuggestion.objects.get().status == ReplenishmentSuggestion.Status.ORDERED
+    # a second attempt orders nothing twice
+    again = purchase_orders_create_from_suggestions(suggestions=ReplenishmentSuggestion.objects.all())
+    assert again.orders == [] and [why for _, why in again.skipped] == ["already on a purchase order"]
+    # the open order now counts as on order: recomputing leaves the ordered suggestion alone
+    assert purchase_orders_approve(orders=PurchaseOrder.objects.all(), user=operator_user) == 1
+    order.refresh_from_db()
+    assert order.status == PurchaseOrder.Status.APPROVED and order.approved_by == operator_user
+    assert order.approved_at is not None
+
+
+def test_open_orders_count_in_the_position(setup):
+    product, location, supplier, _ = setup
+    po = PurchaseOrder.objects.create(number="PO-X", supplier=supplier, location=location)
+    po.lines.create(product=product, quantity=40)
+    [s] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    assert s.on_order == 40 and s.quantity == 18  # 70 - 52 -> MOQ 12 ok -> 3 packs of 6
+
+
+def test_no_active_model_is_a_clear_error(db):
+    with pytest.raises(ReplenishmentError, match="no active demand model"):
+        replenishment_suggest(as_of=AS_OF)
+
+
+def test_api_lists_forecasts_and_suggestions_and_starts_training(setup, api_client, django_capture_on_commit_callbacks):
+    response = api_client.get("/api/v1/forecasts/", {"sku": "OJ-1", "period_start_to": "2024-03-05"})
+    assert response.status_code == 200
+    assert [(r["period_start"], r["p50"], r["model_version_number"]) for r in response.json()["results"]] == [
+        ("2024-03-04", 10.0, 1),
+        ("2024-03-05", 10.0, 1),
+    ]
+    assert api_client.post("/api/v1/replenishment/compute/", {"as_of": "2024-03-04"}).json() == {
+        "suggestions": 1,
+        "to_order": 1,
+    }
+    [row] = api_client.get("/api/v1/replenishment/").json()["results"]
+    created = api_client.post("/api/v1/replenishment/create-purchase-orders/", {"ids": [row["id"], 999999]})
+    assert created.status_code == 201
+    assert created.json()["skipped"] == [{"id": 999999, "reason": "not found"}]
+    bad = api_client.post("/api/v1/forecasts/train/", {"horizon": 0})
+    assert bad.status_code == 400 and "horizon" in bad.json()
+    from unittest import mock
+
+    with mock.patch("ecomops.jobs._enqueue"):
+        started = api_client.post("/api/v1/forecasts/train/", {"as_of": "2024-03-04", "horizon": 14})
+    assert started.status_code == 202
+    from ecomops.models import JobRun
+
+    job = JobRun.objects.get(pk=started.json()["job_id"])
+    assert job.kind == "train:demand" and job.parameters == {"as_of": "2024-03-04", "horizon": 14}
+
+
+def test_reports_render_with_csv(setup, client, operator_user):
+    replenishment_suggest(as_of=AS_OF, review_days=4)
+    client.force_login(operator_user)
+    page = client.get(reverse("inventory_reports:replenishment"))
+    assert page.status_code == 200 and b"OJ-1" in page.content and b"<svg" in page.content
+    csv = client.get(reverse("inventory_reports:replenishment"), {"format": "csv"})
+    assert csv.content.decode().splitlines()[0].startswith("sku,location,status,on_hand")
+    chart = client.get(reverse("inventory_reports:forecast"), {"sku": "OJ-1", "location": "WH1"})
+    assert chart.status_code == 200 and b"<svg" in chart.content
+    assert client.get(reverse("inventory_reports:forecast"), {"sku": "nope", "location": "WH1"}).status_code == 400
+
+
+def test_admin_actions_are_registered(db):
+    assert "approve_purchase_orders" in [getattr(a, "__name__", a) for a in site._registry[PurchaseOrder].actions]
+    assert "create_purchase_orders" in [
+        getattr(a, "__name__", a) for a in site._registry[ReplenishmentSuggestion].actions
+    ]
