@@ -110,34 +110,29 @@ def _quintile(expr: str) -> str:
     )
 
 
-def rfm_recompute(*, as_of: date) -> int:
-    """Recompute every buying customer's RFM scores and segment as of ``as_of`` (orders up to that day, not
-    canceled/unavailable), in one INSERT ... SELECT with window functions; replaces that date's snapshot.
-
-    Scores 1-5 are quintiles of PERCENT_RANK: recency (more recent = higher), frequency (orders),
-    monetary (sum of line quantity × unit price). Returns the number of customers scored.
-    """
+def rfm_select_sql(*, as_of: date) -> tuple[str, list]:
+    """The SELECT (with its parameters) producing one snapshot row per buying customer, in the column order
+    of ``RFM_COLUMNS``; portable between SQLite (3.25+) and PostgreSQL."""
     Order = apps.get_model("orders", "Order")
     OrderLine = apps.get_model("orders", "OrderLine")
-    snapshot = CustomerSegmentSnapshot._meta.db_table
     if connection.vendor == "postgresql":
         recency = "(%s::date - (pc.last_at AT TIME ZONE 'UTC')::date)"
     else:
         recency = "CAST(julianday(%s) - julianday(date(pc.last_at)) AS INTEGER)"
     sql = f"""
-    INSERT INTO {snapshot} (customer_id, as_of, recency_days, frequency, monetary,
-                            recency_score, frequency_score, monetary_score, segment)
-    WITH order_totals AS (
-        SELECT order_id, SUM(quantity * unit_price) AS total
-        FROM {OrderLine._meta.db_table} GROUP BY order_id
-    ), per_customer AS (
-        SELECT o.customer_id AS customer_id, MAX(o.purchased_at) AS last_at, COUNT(*) AS frequency,
-               COALESCE(SUM(t.total), 0) AS monetary
-        FROM {Order._meta.db_table} o LEFT JOIN order_totals t ON t.order_id = o.id
+    WITH per_customer AS (
+        SELECT customer_id, MAX(purchased_at) AS last_at, COUNT(*) AS frequency
+        FROM {Order._meta.db_table}
+        WHERE purchased_at < %s AND status NOT IN (%s, %s)
+        GROUP BY customer_id
+    ), spend AS (
+        SELECT o.customer_id AS customer_id, SUM(l.quantity * l.unit_price) AS monetary
+        FROM {OrderLine._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id
         WHERE o.purchased_at < %s AND o.status NOT IN (%s, %s)
         GROUP BY o.customer_id
     ), measured AS (
-        SELECT pc.customer_id, {recency} AS recency_days, pc.frequency, pc.monetary FROM per_customer pc
+        SELECT pc.customer_id, {recency} AS recency_days, pc.frequency, COALESCE(sp.monetary, 0) AS monetary
+        FROM per_customer pc LEFT JOIN spend sp ON sp.customer_id = pc.customer_id
     ), ranked AS (
         SELECT customer_id, recency_days, frequency, monetary,
                PERCENT_RANK() OVER (ORDER BY recency_days DESC) AS pr_r,
@@ -151,12 +146,32 @@ def rfm_recompute(*, as_of: date) -> int:
     )
     SELECT customer_id, %s, recency_days, frequency, monetary, r, f, m, {SEGMENT_SQL} FROM scored
     """
-    params = [_cutoff(as_of), *EXCLUDED_ORDER_STATUSES, as_of, as_of]
-    with transaction.atomic():
-        CustomerSegmentSnapshot.objects.filter(as_of=as_of).delete()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted = cursor.rowcount
+    cutoff = _cutoff(as_of)
+    return sql, [cutoff, *EXCLUDED_ORDER_STATUSES, cutoff, *EXCLUDED_ORDER_STATUSES, as_of, as_of]
+
+
+RFM_COLUMNS = (
+    "customer_id, as_of, recency_days, frequency, monetary, recency_score, frequency_score, monetary_score, segment"
+)
+
+
+def rfm_recompute(*, as_of: date) -> int:
+    """Recompute every buying customer's RFM scores and segment as of ``as_of`` (orders up to that day, not
+    canceled/unavailable), in one INSERT ... SELECT with window functions; replaces that date's snapshot.
+
+    Scores 1-5 are quintiles of PERCENT_RANK: recency (more recent = higher), frequency (orders),
+    monetary (sum of line quantity × unit price). Returns the number of customers scored.
+    """
+    select, params = rfm_select_sql(as_of=as_of)
+    table = CustomerSegmentSnapshot._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # the three window sorts and the order-total hash need memory, not temp files
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves on this one-shot query
+        cursor.execute(f"DELETE FROM {table} WHERE as_of = %s", [as_of])
+        cursor.execute(f"INSERT INTO {table} ({RFM_COLUMNS}) {select}", params)
+        inserted = cursor.rowcount
     logger.info("RFM snapshot %s: %d customers", as_of, inserted)
     return inserted
 
