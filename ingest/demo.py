@@ -566,6 +566,13 @@ def _stock(data: DemoData, rng, units) -> None:
 
 def demo_load(data: DemoData) -> ImportReport:
     """Write the generated store idempotently (natural keys + upsert); stock through the ledger."""
+    from .upsert import import_lock
+
+    with import_lock():
+        return _demo_load(data)
+
+
+def _demo_load(data: DemoData) -> ImportReport:
     from catalog.models import Category, Customer, Product, Seller
     from feedback.models import Review
     from inventory.models import Location, StockMovement, Supplier, SupplierProduct

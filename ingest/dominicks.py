@@ -40,7 +40,7 @@ from pricing.models import PriceHistory, Promotion
 
 from .reader import DuplicateTracker, Row, read_csv
 from .report import ImportReport
-from .upsert import Incoming, pk_map, upsert
+from .upsert import Incoming, import_lock, pk_map, upsert
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +89,10 @@ def dominicks_import(*, directory: Path, encoding: str = "auto") -> ImportReport
         report.file(str(directory)).error = "not a directory"
         return report
 
-    brand_pks = _brands(report, directory, encoding)
-    store_pks = _stores(report, directory, encoding)
-    _weeks(report, _weeks_path(directory), encoding, brand_pks, store_pks)
+    with import_lock():
+        brand_pks = _brands(report, directory, encoding)
+        store_pks = _stores(report, directory, encoding)
+        _weeks(report, _weeks_path(directory), encoding, brand_pks, store_pks)
 
     report.seconds = time.perf_counter() - started
     logger.info(

@@ -45,7 +45,7 @@ from orders.models import Order, OrderLine, Payment
 
 from .reader import CsvTable, DuplicateTracker, Row, read_csv
 from .report import FileReport, ImportReport
-from .upsert import Incoming, chunks, pk_map, upsert
+from .upsert import Incoming, chunks, import_lock, pk_map, upsert
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +141,16 @@ def olist_import(*, directory: Path, encoding: str = "auto") -> ImportReport:
         name: read_csv(directory / name, required=columns, report=report, encoding=encoding)
         for name, columns in COLUMNS.items()
     }
-    ctx = _Context(report=report, tables=tables)
+    with import_lock():
+        _write_all(_Context(report=report, tables=tables))
+    report.seconds = time.perf_counter() - started
+    logger.info(
+        "olist import: %d created, %d updated, %d rejected", report.created, report.updated, len(report.rejected)
+    )
+    return report
 
+
+def _write_all(ctx: _Context) -> None:
     category_pks = _categories(ctx)
     zip_areas = _zip_areas(ctx)
     seller_pks = _sellers(ctx, zip_areas)
@@ -153,12 +161,6 @@ def olist_import(*, directory: Path, encoding: str = "auto") -> ImportReport:
     _items(ctx, order_pks, product_pks, seller_pks)
     _payments(ctx, order_pks)
     _reviews(ctx, order_pks)
-
-    report.seconds = time.perf_counter() - started
-    logger.info(
-        "olist import: %d created, %d updated, %d rejected", report.created, report.updated, len(report.rejected)
-    )
-    return report
 
 
 # --- categories ------------------------------------------------------------------------------------------

@@ -12,11 +12,13 @@ so only the offending rows are rejected, with the database's reason.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connections, models, router, transaction
+from django.db import DatabaseError, connection, connections, models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -108,30 +110,55 @@ def upsert(
     """
     has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
     for batch in chunks(list(rows), batch_size):
-        stored = existing_rows(model, key, fields, (tuple(r.values[k] for k in key) for r in batch), where)
         new: list[Incoming] = []
         changed: list[tuple[Incoming, int]] = []
-        for row in batch:
-            k = tuple(row.values[name] for name in key)
-            current = stored.get(k)
-            if current is None:
-                new.append(row)
-            elif any(not _same(current[f], row.values[f]) for f in fields):
-                changed.append((row, current["pk"]))
-            else:
-                count.unchanged += 1
-        if not new and not changed:
-            continue
+        unchanged = 0
+        compared = False
         try:
+            # Compare and write in one transaction (on SQLite it holds the write lock from the start).
             with transaction.atomic():
-                _write(model, new, changed, key, fields, conflict_upsert, has_updated_at)
+                stored = existing_rows(model, key, fields, (tuple(r.values[k] for k in key) for r in batch), where)
+                for row in batch:
+                    current = stored.get(tuple(row.values[name] for name in key))
+                    if current is None:
+                        new.append(row)
+                    elif any(not _same(current[f], row.values[f]) for f in fields):
+                        changed.append((row, current["pk"]))
+                    else:
+                        unchanged += 1
+                compared = True
+                if new or changed:
+                    _write(model, new, changed, key, fields, conflict_upsert, has_updated_at)
         except DatabaseError:
+            if not compared:
+                raise
             created, updated = _write_one_by_one(model, new, changed, key, fields, has_updated_at, on_error)
             count.created += created
             count.updated += updated
         else:
             count.created += len(new)
             count.updated += len(changed)
+        count.unchanged += unchanged
+
+
+@contextmanager
+def import_lock(name: str = "ingest"):
+    """One import at a time: a PostgreSQL advisory lock for the whole run (SQLite serialises writers itself).
+
+    Without it two imports could both find a row missing and both insert it where the natural key has no
+    unique constraint the database can enforce (shipments).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    lock_id = zlib.crc32(f"ecomops:{name}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
 
 
 def _instance(model, row: Incoming, pk=None):
