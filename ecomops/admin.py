@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -95,7 +96,26 @@ class JobRunAdmin(admin.ModelAdmin):
         from django.urls import path
 
         start = path("start/", self.admin_site.admin_view(self.start_view), name="ecomops_jobrun_start")
-        return [start, *super().get_urls()]
+        cancel = path("<int:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="ecomops_jobrun_cancel")
+        return [start, cancel, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        read_only = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**read_only, **(extra_context or {})})
+
+    def cancel_view(self, request, pk: int):
+        """POST from the job page's Cancel button."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:ecomops_jobrun_change", args=[pk]))
+        job = get_object_or_404(JobRun, pk=pk)
+        if not self.has_change_permission(request, job):
+            raise PermissionDenied
+        if job_cancel(job=job):
+            self.message_user(request, f"Canceled job {job.pk}.", messages.SUCCESS)
+        else:
+            job.refresh_from_db()
+            self.message_user(request, f"Job {job.pk} had already finished ({job.state}).", messages.WARNING)
+        return HttpResponseRedirect(_job_url(job))
 
     def start_view(self, request):
         """Start any registered job kind (also model kinds never trained yet), with optional as-of date."""
@@ -254,6 +274,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        read_only = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**read_only, **(extra_context or {})})
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -156,3 +156,16 @@ def test_start_page_needs_the_add_permission(client, django_user_model):
     user = django_user_model.objects.create_user(username="staff", password="staff-pass-123", is_staff=True)
     client.force_login(user)
     assert client.get(reverse("admin:ecomops_jobrun_start")).status_code == 403
+
+
+def test_cancel_button_on_the_job_page(admin_client_op):
+    job = JobRun.objects.create(kind="train:a", state="running")
+    page = admin_client_op.get(reverse("admin:ecomops_jobrun_change", args=[job.pk])).content.decode()
+    assert 'id="cancel-job"' in page
+    assert 'name="_save"' not in page  # jobs are read-only
+    response = admin_client_op.post(reverse("admin:ecomops_jobrun_cancel", args=[job.pk]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == [f"Canceled job {job.pk}."]
+    assert JobRun.objects.get(pk=job.pk).state == "canceled"
+    assert 'id="cancel-job"' not in response.content.decode()
+    response = admin_client_op.post(reverse("admin:ecomops_jobrun_cancel", args=[job.pk]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == [f"Job {job.pk} had already finished (canceled)."]
