@@ -61,3 +61,16 @@ def train_recommendations(ctx: JobContext, params: dict) -> dict:
         "associations": result.associations,
         "metrics": result.metrics,
     }
+
+
+@job_handler("score:customers", queue="ml", time_limit=3600)
+def score_customers(ctx: JobContext, params: dict) -> dict:
+    """Recompute RFM segments and re-score CLV / churn with the active model version (no refit)."""
+    from catalog.services_customers import customer_scores_recompute, rfm_recompute
+
+    as_of = _as_of(params)
+    ctx.progress(5, f"RFM segments as of {as_of}")
+    segmented = rfm_recompute(as_of=as_of)
+    ctx.progress(40, f"{segmented} customers segmented; scoring with the active version")
+    result = customer_scores_recompute(as_of=as_of, refit=False, job=ctx.job)
+    return {"as_of": str(as_of), "segmented": segmented, "scored": result.customers_scored, "version": result.version}

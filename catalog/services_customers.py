@@ -266,11 +266,12 @@ class ClvResult:
     metrics: dict
 
 
-def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, job=None) -> ClvResult:
+def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, refit: bool = True, job=None) -> ClvResult:
     """Fit BG/NBD + Gamma-Gamma on purchases up to ``as_of``, backtest it (fit until ``as_of`` minus
     ``holdout_weeks``, predict the holdout), register the version, and score every buying customer with the
     active version: P(alive), expected purchases in 90 days, expected spend, 12-month CLV (1 %/month
-    discount) and a churn-risk band. Raises ValueError when the history cannot support the model."""
+    discount) and a churn-risk band. ``refit=False`` only re-scores with the active version (new purchases,
+    same parameters). Raises ValueError when the history cannot support the model."""
     from catalog.ml.clv import BetaGeoModel, GammaGammaModel, churn_band, customer_lifetime_value, rfm_summary
     from ecomops.registry import (
         ModelSpec,
@@ -286,56 +287,64 @@ def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, job=None)
         raise ValueError(f"no purchases up to {as_of}: nothing to fit")
     end = pd.Timestamp(as_of)
     summary = rfm_summary(history, calibration_end=end)
-    repeaters = int((summary["frequency"] > 0).sum())
-    if len(summary) < 20 or repeaters < 5:
-        raise ValueError(
-            f"BG/NBD needs at least 20 customers and 5 with repeat purchases; have {len(summary)} and {repeaters}"
+    if not refit:
+        active = active_model_version(CLV_SPEC_NAME)
+        if active is None:
+            raise ValueError("no active customers model to score with: run train:customers first")
+        version, promoted, metrics = active, False, dict(active.metrics)
+    else:
+        repeaters = int((summary["frequency"] > 0).sum())
+        if len(summary) < 20 or repeaters < 5:
+            raise ValueError(
+                f"BG/NBD needs at least 20 customers and 5 with repeat purchases; have {len(summary)} and {repeaters}"
+            )
+        metrics: dict = {"customers": int(len(summary)), "repeat_customers": repeaters}
+        calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
+        back = rfm_summary(history, calibration_end=calibration_end, observation_end=end)
+        if len(back) >= 20 and (back["frequency"] > 0).sum() >= 5:
+            model = BetaGeoModel().fit(back["frequency"], back["recency"], back["T"])
+            predicted = model.conditional_expected_purchases(
+                holdout_weeks, back["frequency"], back["recency"], back["T"]
+            )
+            actual = back["frequency_holdout"].to_numpy()
+            naive = (back["frequency"] / back["T"].clip(lower=1)).to_numpy() * holdout_weeks
+            metrics.update(
+                holdout_mae=float(np.mean(np.abs(predicted - actual))),
+                holdout_mae_naive=float(np.mean(np.abs(naive - actual))),
+                holdout_predicted=float(predicted.sum()),
+                holdout_actual=int(actual.sum()),
+                holdout_weeks=holdout_weeks,
+            )
+        model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+        try:
+            spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
+            spend_params = spend.params_.__dict__
+        except ValueError:
+            spend, spend_params = None, {}
+        metrics["log_likelihood"] = model.log_likelihood_
+        spec = ModelSpec(
+            name=CLV_SPEC_NAME,
+            primary_metric="holdout_mae",
+            higher_is_better=False,
+            description="BG/NBD repeat purchases + Gamma-Gamma spend: P(alive), CLV, churn risk.",
         )
-    metrics: dict = {"customers": int(len(summary)), "repeat_customers": repeaters}
-    calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
-    back = rfm_summary(history, calibration_end=calibration_end, observation_end=end)
-    if len(back) >= 20 and (back["frequency"] > 0).sum() >= 5:
-        model = BetaGeoModel().fit(back["frequency"], back["recency"], back["T"])
-        predicted = model.conditional_expected_purchases(holdout_weeks, back["frequency"], back["recency"], back["T"])
-        actual = back["frequency_holdout"].to_numpy()
-        naive = (back["frequency"] / back["T"].clip(lower=1)).to_numpy() * holdout_weeks
-        metrics.update(
-            holdout_mae=float(np.mean(np.abs(predicted - actual))),
-            holdout_mae_naive=float(np.mean(np.abs(naive - actual))),
-            holdout_predicted=float(predicted.sum()),
-            holdout_actual=int(actual.sum()),
-            holdout_weeks=holdout_weeks,
+        trained = TrainedModel(
+            algorithm="BG/NBD + Gamma-Gamma (maximum likelihood)",
+            artifact={
+                "bgnbd": model.params_.__dict__,
+                "gamma_gamma": spend_params,
+                "mean_spend": float(summary["monetary_value"][summary["frequency"] > 0].mean()),
+            },
+            metrics=metrics,
+            parameters={"bgnbd": model.params_.__dict__, "gamma_gamma": spend_params, "time_unit": "week"},
+            data_start=history["date"].min().to_pydatetime().replace(tzinfo=UTC),
+            data_end=history["date"].max().to_pydatetime().replace(tzinfo=UTC),
+            as_of=as_of,
         )
-    model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
-    try:
-        spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
-        spend_params = spend.params_.__dict__
-    except ValueError:
-        spend, spend_params = None, {}
-    metrics["log_likelihood"] = model.log_likelihood_
-    spec = ModelSpec(
-        name=CLV_SPEC_NAME,
-        primary_metric="holdout_mae",
-        higher_is_better=False,
-        description="BG/NBD repeat purchases + Gamma-Gamma spend: P(alive), CLV, churn risk.",
-    )
-    trained = TrainedModel(
-        algorithm="BG/NBD + Gamma-Gamma (maximum likelihood)",
-        artifact={
-            "bgnbd": model.params_.__dict__,
-            "gamma_gamma": spend_params,
-            "mean_spend": float(summary["monetary_value"][summary["frequency"] > 0].mean()),
-        },
-        metrics=metrics,
-        parameters={"bgnbd": model.params_.__dict__, "gamma_gamma": spend_params, "time_unit": "week"},
-        data_start=history["date"].min().to_pydatetime().replace(tzinfo=UTC),
-        data_end=history["date"].max().to_pydatetime().replace(tzinfo=UTC),
-        as_of=as_of,
-    )
-    version = model_version_register(spec=spec, trained=trained, job=job)
-    promoted = model_version_promote_if_better(version=version)
+        version = model_version_register(spec=spec, trained=trained, job=job)
+        promoted = model_version_promote_if_better(version=version)
     active = active_model_version(CLV_SPEC_NAME) or version
-    if active.pk != version.pk:
+    if not refit or active.pk != version.pk:
         from catalog.ml.clv import BGNBDParams, GammaGammaParams
 
         stored = model_version_load(version=active)

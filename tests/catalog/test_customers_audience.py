@@ -193,3 +193,23 @@ def test_train_customers_job_segments_and_scores(history, django_capture_on_comm
     assert job.state == JobRun.State.SUCCEEDED, job.error
     assert (job.result["segmented"], job.result["scored"]) == (30, 30)
     assert CustomerSegmentSnapshot.objects.filter(as_of=date(2018, 6, 30)).count() == 30
+
+
+def test_rescore_uses_the_active_version_without_refitting(history):
+    customer_scores_recompute(as_of=date(2018, 6, 30))
+    newcomer = history[1]  # one purchase so far
+    order = OrderFactory(customer=newcomer, purchased_at=datetime(2018, 7, 10, tzinfo=UTC))
+    OrderLineFactory(order=order, line_number=1, unit_price=Decimal("50.00"))
+
+    result = customer_scores_recompute(as_of=date(2018, 7, 31), refit=False)
+
+    assert (result.version, result.promoted) == (1, False)
+    assert ModelVersion.objects.filter(registered_model__name="customers").count() == 1
+    score = CustomerScore.objects.get(customer=newcomer)
+    assert (score.as_of, score.frequency) == (date(2018, 7, 31), 1)
+    assert score.probability_alive < 1.0
+
+
+def test_rescore_without_an_active_model_is_a_clear_error(history):
+    with pytest.raises(ValueError, match="no active customers model to score with: run train:customers first"):
+        customer_scores_recompute(as_of=date(2018, 6, 30), refit=False)
