@@ -170,6 +170,18 @@ def _window_mean(events: pd.DataFrame, value: str, times: np.ndarray, window: pd
     return np.where(n >= 5, mean, default)
 
 
+def conformal_quantile(scores, *, miss_share: float) -> float:
+    """Split-conformal threshold: the ceil((n+1)(1-miss_share))-th smallest score (the largest when past n).
+
+    A new score from the same distribution exceeds it with probability at most ``miss_share``.
+    """
+    ordered = np.sort(np.asarray(scores, dtype=float))
+    if not len(ordered):
+        raise ValueError("no calibration scores")
+    rank = min(len(ordered), math.ceil((len(ordered) + 1) * (1 - miss_share)))
+    return float(ordered[rank - 1])
+
+
 @dataclass(frozen=True)
 class DeliveryPrediction:
     """Columns returned by ``DeliveryTimeModel.predict`` (documented here; the result is a DataFrame)."""
@@ -226,7 +238,11 @@ class DeliveryTimeModel:
         for column in CATEGORICAL:
             codes = {value: i for i, value in enumerate(self.categories_[column])}
             frame[column] = orders[column].map(codes).astype(float)
-        return frame[NUMERIC + CATEGORICAL]
+        frame = frame[NUMERIC + CATEGORICAL]
+        # A column with no value at all (e.g. no product has dimensions) cannot be binned: use a constant.
+        if not hasattr(self, "empty_columns_"):
+            self.empty_columns_ = [c for c in frame.columns if frame[c].isna().all()]
+        return frame.fillna(dict.fromkeys(self.empty_columns_, 0.0))
 
     def _feature_time(self, orders: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
         # Features of an order purchased after as-of can only use what was known at as-of.
@@ -247,6 +263,7 @@ class DeliveryTimeModel:
 
     def _prepare(self, history: pd.DataFrame, as_of: pd.Timestamp) -> None:
         p = self.params
+        self.__dict__.pop("empty_columns_", None)
         self.events_ = _events(history, as_of=as_of)
         self.prior_handling_ = (
             float(np.median(self.events_["handling"]["value"])) if len(self.events_["handling"]) else 0.7
@@ -312,8 +329,7 @@ class DeliveryTimeModel:
             y = _log_days(window["delivered_at"] - window["purchased_at"])
             scores = (y - centre.predict(X)) / self._spread(spread, X)
             self.residuals_ = np.sort(scores)
-            level = min(1.0, math.ceil((len(scores) + 1) * (1 - p.target_late_share)) / len(scores))
-            self.offset_ = float(np.quantile(scores, level, method="higher"))
+            self.offset_ = conformal_quantile(scores, miss_share=p.target_late_share)
             self.calibration_size_ = len(scores)
             self.as_of_ = cal_start
             self.centre_, self.spread_ = centre, spread
@@ -332,7 +348,7 @@ class DeliveryTimeModel:
             X = self._features(train, feature_time=train["purchased_at"].to_numpy())
             y = _log_days(train["delivered_at"] - train["purchased_at"])
             self.residuals_ = np.sort((y - self.centre_.predict(X)) / self._spread(self.spread_, X))
-            self.offset_ = float(np.quantile(self.residuals_, 1 - p.target_late_share))
+            self.offset_ = conformal_quantile(self.residuals_, miss_share=p.target_late_share)
         self.as_of_ = as_of
         self.training_rows_ = len(train)
         self.data_start_ = train["purchased_at"].min()

@@ -1,0 +1,117 @@
+"""The delivery model's pure parts: distance, conformal threshold, late risk, leak-freedom."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from logistics.ml.delivery import ORDER_COLUMNS, DeliveryParams, DeliveryTimeModel, conformal_quantile, delivery_metrics
+from logistics.ml.geo import EARTH_RADIUS_KM, haversine_km
+
+
+def test_haversine_on_known_points():
+    one_degree = 2 * math.pi * EARTH_RADIUS_KM / 360
+    assert haversine_km(0, 0, 0, 1) == pytest.approx(one_degree, rel=1e-12)
+    assert haversine_km(0, 0, 1, 0) == pytest.approx(one_degree, rel=1e-12)
+    assert haversine_km(-23.55, -46.63, -23.55, -46.63) == 0.0
+    assert haversine_km(0, 0, 0, 180) == pytest.approx(math.pi * EARTH_RADIUS_KM, rel=1e-12)
+    # along a meridian the distance is R x the angle; at 60 degrees latitude a degree of longitude spans
+    # 2 x asin(cos(60) x sin(0.5 degree)) radians
+    assert haversine_km(-23.5, -46.6, 21.5, -46.6) == pytest.approx(EARTH_RADIUS_KM * math.pi / 4, rel=1e-12)
+    angle = 2 * math.asin(math.cos(math.radians(60)) * math.sin(math.radians(0.5)))
+    assert haversine_km(60, 10, 60, 11) == pytest.approx(EARTH_RADIUS_KM * angle, rel=1e-12)
+    np.testing.assert_allclose(haversine_km([0, 0], [0, 0], [0, 1], [1, 0]), [one_degree, one_degree])
+
+
+def test_conformal_quantile_takes_the_ceil_n_plus_1_rank():
+    scores = np.random.default_rng(1).permutation(np.arange(1, 101))
+    # ceil(101 * 0.96) = 97 -> the 97th smallest
+    assert conformal_quantile(scores, miss_share=0.04) == 97.0
+    # ceil(101 * 0.9) = 91
+    assert conformal_quantile(scores, miss_share=0.10) == 91.0
+    # fewer scores than the rank needs: the largest
+    assert conformal_quantile([3.0, 1.0, 2.0], miss_share=0.04) == 3.0
+    with pytest.raises(ValueError, match="no calibration scores"):
+        conformal_quantile([], miss_share=0.04)
+
+
+def test_late_risk_from_crafted_residuals():
+    model = DeliveryTimeModel()
+    model.residuals_ = np.array([-1.0, 0.0, 1.0, 2.0])
+    median = np.log(10.0)
+    promise = 10 * math.exp(1.5)
+    # survival(promise) = (4 - 3 + 0.5) / 5 = 0.3; survival(0) = 4.5 / 5 = 0.9
+    risk = model.late_risk(median_log_days=[median], spread=[1.0], promise_days=[promise], elapsed_days=[0.0])
+    assert risk[0] == pytest.approx(1 / 3)
+    # after 10 days in flight: survival(10) = (4 - 2 + 0.5) / 5 = 0.5 -> 0.3 / 0.5
+    risk = model.late_risk(median_log_days=[median], spread=[1.0], promise_days=[promise], elapsed_days=[10.0])
+    assert risk[0] == pytest.approx(0.6)
+    # past the promise and still not delivered: certainly late
+    risk = model.late_risk(median_log_days=[median], spread=[1.0], promise_days=[promise], elapsed_days=[50.0])
+    assert risk[0] == 1.0
+
+
+def synthetic_orders(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Orders whose delivery time grows with distance, with noise; sellers in SP, customers spread out."""
+    rng = np.random.default_rng(seed)
+    purchased = pd.Timestamp("2017-06-01") + pd.to_timedelta(np.sort(rng.uniform(0, 300, n)), unit="D")
+    customer_lat = rng.uniform(-30, -5, n)
+    distance = np.abs(customer_lat + 23.5) * 111
+    days = 3 + distance / 250 + rng.gamma(2.0, 1.0, n)
+    handling = rng.uniform(0.5, 3, n)
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "purchased_at": purchased,
+            "approved_at": purchased + pd.Timedelta(hours=1),
+            "handed_to_carrier_at": purchased + pd.to_timedelta(handling, unit="D"),
+            "delivered_at": purchased + pd.to_timedelta(days, unit="D"),
+            "seller_id": rng.choice(["s1", "s2", "s3"], n),
+            "seller_lat": -23.5,
+            "seller_lng": -46.6,
+            "seller_state": "SP",
+            "customer_lat": customer_lat,
+            "customer_lng": -45.0,
+            "customer_state": np.where(customer_lat < -20, "SP", "BA"),
+            "carrier": "post",
+            "category": rng.choice(["books", "toys"], n),
+            "weight_g": rng.uniform(100, 5000, n),
+            "volume_cm3": rng.uniform(1000, 20000, n),
+            "freight_value": rng.uniform(5, 40, n),
+            "price": rng.uniform(10, 200, n),
+            "items": 1,
+        }
+    )[ORDER_COLUMNS]
+
+
+def test_fit_uses_nothing_known_on_or_after_as_of():
+    orders = synthetic_orders()
+    as_of = pd.Timestamp("2018-02-01")
+    params = DeliveryParams(max_iter=40, calibration_days=40, calibration_gap_days=10)
+    baseline = DeliveryTimeModel(params).fit(orders, as_of=as_of)
+    # Rewrite every fact dated on/after as-of (later deliveries and hand-offs): the model must not notice.
+    tampered = orders.copy()
+    later = tampered["delivered_at"] >= as_of
+    tampered.loc[later, "delivered_at"] = tampered.loc[later, "delivered_at"] + pd.Timedelta(days=40)
+    handed_later = tampered["handed_to_carrier_at"] >= as_of
+    tampered.loc[handed_later, "handed_to_carrier_at"] = pd.NaT
+    again = DeliveryTimeModel(params).fit(tampered, as_of=as_of)
+    test = orders[orders["purchased_at"] >= as_of]
+    assert len(test) > 20
+    pd.testing.assert_frame_equal(baseline.predict(test), again.predict(tampered.loc[test.index]))
+    assert baseline.offset_ == again.offset_
+    assert baseline.training_rows_ == int((orders["delivered_at"] < as_of).sum())
+
+
+def test_promise_not_before_eta_and_metrics():
+    orders = synthetic_orders()
+    as_of = pd.Timestamp("2018-02-01")
+    model = DeliveryTimeModel(DeliveryParams(max_iter=40, calibration_days=40, calibration_gap_days=10))
+    predicted = model.fit(orders, as_of=as_of).predict(orders[orders["purchased_at"] >= as_of])
+    assert (pd.to_datetime(predicted["promise_date"]) >= pd.to_datetime(predicted["eta_date"])).all()
+    assert predicted["late_risk"].between(0, 1).all()
+
+    crafted = pd.DataFrame({"eta_date": ["2018-01-05", "2018-01-10"], "promise_date": ["2018-01-08", "2018-01-09"]})
+    metrics = delivery_metrics(crafted, pd.Series(pd.to_datetime(["2018-01-06 15:00", "2018-01-11 09:00"])))
+    assert metrics == {"orders": 2, "late_share": 0.5, "mean_slack_days": 0.0, "eta_mae_days": 1.0}
