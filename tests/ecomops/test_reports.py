@@ -163,3 +163,14 @@ def test_report_parameter_errors_name_the_parameter(client, operator_user):
     response = client.get(url + "?days=0")
     assert response.context["input_error"] == "days must be between 1 and 3650, not 0"
     assert client.get(url + "?days=7").context["title"] == "Job health (last 7 days)"
+
+
+@pytest.mark.django_db
+def test_feature_names_cannot_inject_html_into_the_page(client, operator_user):
+    evil = "<script>alert(1)</script> -->"
+    _version(0.5, {"global": [{"feature": evil, "importance": 1.0}]})
+    client.force_login(operator_user)
+    response = client.get(reverse("ecomops_reports:model", args=["report-model"]))
+    assert response.status_code == 200
+    assert b"<script>alert(1)" not in response.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content  # the table shows it as text
