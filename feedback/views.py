@@ -64,20 +64,22 @@ class FeedbackTrendsReport(ReportView):
         tables.append(Table(title="Sellers with most complaints", data=top_topics_by(frame, group="seller")))
         products = top_topics_by(frame, group="product")
         tables.append(Table(title="Products with most complaints", data=products))
+        sellers = top_topics_by(frame, group="seller")
         negative = frame[frame.sentiment == Review.Label.NEGATIVE]
-        if not negative.empty and not products.empty:
-            texts = dict(
-                Review.objects.filter(pk__in=negative.review_id.tolist()).values_list("pk", "text").order_by("pk")
-            )
-            subset = negative[negative["product"].isin(products["product"].head(10))].assign(
-                text=lambda f: f.review_id.map(texts)
-            )
-            phrases = key_phrases(subset, group="product", top_n=8)
+        if negative.empty:
+            return tables
+        texts = dict(Review.objects.filter(pk__in=negative.review_id.tolist()).values_list("pk", "text").order_by("pk"))
+        negative = negative.assign(text=lambda f: f.review_id.map(texts))
+        for group, top in (("product", products), ("seller", sellers)):
+            if top.empty:
+                continue
+            phrases = key_phrases(negative[negative[group].isin(top[group].head(10))], group=group, top_n=8)
             tables.append(
                 Table(
-                    title="Key phrases of complaints (top products)",
+                    title=f"Key phrases of complaints (top {group}s)",
                     data=pd.DataFrame(
-                        [{"product": p, "key phrases": ", ".join(w for w, _ in v)} for p, v in phrases.items()]
+                        [{group: key, "key phrases": ", ".join(w for w, _ in v)} for key, v in phrases.items()],
+                        columns=[group, "key phrases"],
                     ),
                 )
             )

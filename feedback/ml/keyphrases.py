@@ -135,6 +135,6 @@ def key_phrases(frame: pd.DataFrame, *, group: str, text: str = "text", top_n: i
             continue
         weights = totals / totals.sum() * idf
         weights[totals < min(min_count, rows.shape[0])] = 0
-        best = np.argsort(-weights)[:top_n]
+        best = np.lexsort((vocabulary, -np.round(weights, 9)))[:top_n]  # ties: alphabetical
         result[value] = [(str(vocabulary[i]), round(float(weights[i]), 4)) for i in best if weights[i] > 0]
     return result

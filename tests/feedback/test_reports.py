@@ -29,6 +29,8 @@ def test_trends_report_and_csv(logged_in):
     page = logged_in.get("/reports/feedback/trends/")
     assert page.status_code == 200
     assert b"Sellers with most complaints" in page.content
+    phrases = next(t for t in page.context["tables"] if t.title == "Key phrases of complaints (top products)")
+    assert [row[1] for row in phrases.rows] == ["chegou, chegou quebrado, quebrado"] * 2
     download = logged_in.get("/reports/feedback/trends/?format=csv")
     rows = list(csv.DictReader(io.StringIO(download.content.decode())))
     assert [(r["month"], r["negative"], r["positive"], r["share_negative"]) for r in rows] == [
