@@ -221,7 +221,8 @@ def _raw_insert(model, rows: Sequence[Incoming]) -> None:
             copy_sql = "COPY {} ({}) FROM STDIN".format(
                 connection.ops.quote_name(model._meta.db_table), ", ".join(columns)
             )
-            with raw.copy(copy_sql) as copy:
+            # The driver's cursor bypasses Django's error translation: put it back (IntegrityError etc.).
+            with connection.wrap_database_errors, raw.copy(copy_sql) as copy:
                 for values in params:
                     copy.write_row(values)
         else:
