@@ -20,11 +20,25 @@ class CategoryNameWidget(ForeignKeyWidget):
         return category
 
 
+class SellerExternalIdWidget(ForeignKeyWidget):
+    """A seller by its external id; an unknown id is a row error naming the value."""
+
+    def clean(self, value, row=None, **kwargs):
+        if not value:
+            return None
+        seller = Seller.objects.filter(external_id=str(value).strip()).first()
+        if seller is None:
+            raise ValueError(f"unknown seller {value!r}")
+        return seller
+
+
 class ProductResource(resources.ModelResource):
     """CSV columns of products; rows are matched by SKU (a re-import updates, never duplicates)."""
 
     category = fields.Field(attribute="category", column_name="category", widget=CategoryNameWidget(Category, "name"))
-    seller = fields.Field(attribute="seller", column_name="seller", widget=ForeignKeyWidget(Seller, "external_id"))
+    seller = fields.Field(
+        attribute="seller", column_name="seller", widget=SellerExternalIdWidget(Seller, "external_id")
+    )
 
     class Meta:
         model = Product
