@@ -128,10 +128,6 @@ def _ending_grid(lower: float, upper: float, ending: str) -> list[float]:
     return out
 
 
-def _objective(rules: PricingRules, o: Outcome) -> float:
-    return o.profit if rules.objective == "profit" else o.revenue
-
-
 def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int = 21) -> Recommendation:
     """The best allowed price for ``inp`` under ``rules``."""
     if inp.current_price <= 0:
@@ -171,10 +167,13 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
             apply("stock_overstock", None, p0)
         elif rules.scarce_days is not None and cover_days < rules.scarce_days:
             # no markdown on scarce stock, and do not sell more in a period than there is
+            cap = upper if math.isfinite(upper) else p0 * 3
             floor = p0
-            if inp.elasticity < 0 and inp.stock_available < inp.expected_units:
-                floor = max(p0, p0 * (max(inp.stock_available, 1e-9) / inp.expected_units) ** (1 / inp.elasticity))
-            apply("stock_scarce", floor, None)
+            if inp.elasticity < 0 and 0 < inp.stock_available < inp.expected_units:
+                log_floor = math.log(p0) + math.log(inp.stock_available / inp.expected_units) / inp.elasticity
+                floor = math.exp(min(log_floor, math.log(cap))) if cap > 0 else p0
+            # as high as the other rules allow, never beyond them (no stock at all: simply no markdown)
+            apply("stock_scarce", max(min(floor, cap), p0), None)
     if not math.isfinite(upper):
         # an unbounded profit optimum (inelastic demand) still needs a finite search range
         upper = max(lower, p0) * 3
@@ -186,10 +185,21 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
     if not grid:
         grid = _ending_grid(lower, upper, "")
         ending_relaxed = bool(rules.price_ending)
-    if not grid:  # interval narrower than a cent
-        grid = [round((lower + upper) / 2, 4)]
-    outcomes = [outcome(inp, p) for p in grid]
-    best = max(outcomes, key=lambda o: (_objective(rules, o), -abs(o.price - p0)))
+    if not grid:
+        # interval narrower than the price resolution (4 decimals): round inside it if possible, else towards the
+        # bound of the more important rule
+        up, down = math.ceil(lower * 10000 - 1e-9) / 10000, math.floor(upper * 10000 + 1e-9) / 10000
+        if up <= upper:
+            grid = [up]
+        else:
+            grid = [down if _PRIORITY.index(owner_upper) < _PRIORITY.index(owner_lower) and down > 0 else up]
+    prices = np.asarray(grid, dtype=float)
+    units = inp.expected_units * (prices / p0) ** inp.elasticity
+    value = units * (prices - inp.unit_cost) if rules.objective == "profit" else units * prices
+    # best objective; among (numerically) equal ones the price closest to the current one
+    tolerance = 1e-9 * max(1.0, float(np.abs(value).max()))
+    candidates = np.flatnonzero(value >= value.max() - tolerance)
+    best = outcome(inp, float(prices[candidates[np.argmin(np.abs(prices[candidates] - p0))]]))
 
     if target < lower - 1e-9 and abs(best.price - lower) <= _step(rules, lower):
         binding = owner_lower
@@ -214,6 +224,18 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
         conflicts=tuple(conflicts),
         curve=curve,
     )
+
+
+_PRIORITY = (
+    "min_margin",
+    "price_bounds",
+    "max_step",
+    "competitor_band",
+    "stock_overstock",
+    "stock_scarce",
+    "search_range",
+    "",
+)
 
 
 def _step(rules: PricingRules, lower: float = 1.0) -> float:

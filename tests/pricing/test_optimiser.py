@@ -3,6 +3,8 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pricing.ml.optimiser import (
     PricingInput,
@@ -125,3 +127,48 @@ def test_bad_rules_are_refused():
         PricingRules(objective="volume")
     with pytest.raises(ValueError, match="price_ending"):
         PricingRules(price_ending=".99")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    price=st.floats(0.5, 200),
+    cost_share=st.floats(0.1, 1.2),
+    elasticity=st.floats(-5, -0.2),
+    min_margin=st.floats(0, 0.5),
+    max_step=st.one_of(st.none(), st.floats(0.01, 0.5)),
+    ending=st.sampled_from(["", "99", "95", "9"]),
+    competitor=st.one_of(st.none(), st.floats(0.3, 3)),
+    band=st.floats(0, 0.3),
+    objective=st.sampled_from(["profit", "revenue"]),
+    stock=st.one_of(st.none(), st.floats(0, 2000)),
+)
+def test_hard_rules_are_never_broken_unless_reported_as_conflict(
+    price, cost_share, elasticity, min_margin, max_step, ending, competitor, band, objective, stock
+):
+    rules = PricingRules(
+        objective=objective,
+        min_margin=min_margin,
+        max_step=max_step,
+        price_ending=ending,
+        competitor_below=band if competitor else None,
+        competitor_above=band if competitor else None,
+        overstock_days=60,
+        scarce_days=10,
+    )
+    inp = PricingInput(
+        current_price=price,
+        unit_cost=price * cost_share,
+        elasticity=elasticity,
+        expected_units=100.0,
+        competitor_price=price * competitor if competitor else None,
+        stock_available=stock,
+    )
+    rec = optimise_price(inp, rules)
+    # min margin is applied first, so it can never be the conflicting one
+    assert "min_margin" not in rule_violations(inp, rules, rec.price)
+    assert set(rule_violations(inp, rules, rec.price)) <= set(rec.conflicts)
+    # prices are stored with 4 decimals: an interval narrower than that is rounded towards the stronger rule
+    assert rec.lower - 1e-4 <= rec.price <= rec.upper + 1e-4
+    if ending and "relaxed" not in rec.binding_rule:
+        assert f"{rec.price:.2f}".endswith(ending)
+    assert rec.binding_rule
