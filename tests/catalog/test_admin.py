@@ -50,7 +50,7 @@ def test_bad_product_rows_are_reported_with_their_row_and_field_and_the_valid_on
     assert invalid == {
         1: {
             "seller": ["unknown seller 'NOBODY'"],
-            "list_price": ["Ensure this value is greater than or equal to 0."],
+            "__all__": ["Constraint “product_price_gte_0” is violated."],
         }
     }
 
