@@ -157,7 +157,7 @@ class ForecastReport(ReportView):
 
         product = Product.objects.filter(sku=sku).first()
         loc = Location.objects.filter(code=location).first()
-        if product is None or loc is None:
+        if product is None or loc is None or frame.empty:
             return pd.DataFrame(columns=["period_start", "actual"])
         frame = frame[(frame["product_id"] == product.pk) & (frame["location_id"] == loc.pk)]
         frame = frame[frame["ds"] >= pd.Timestamp(start)]

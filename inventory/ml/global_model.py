@@ -197,6 +197,9 @@ class GlobalQuantileForecaster:
         if hasattr(self, "empty_columns_"):
             del self.empty_columns_
         i, T, h = self._training_rows(panel, until, horizon, rng)
+        # an origin needs a few observations before it, else the scale (and so the target) is meaningless
+        enough = hist.count[i, T] >= 3
+        i, T, h = i[enough], T[enough], h[enough]
         if len(i) == 0:
             raise ValueError("no observed demand to train the global model on")
         X, scale = self._features(panel, hist, i, T, h)
