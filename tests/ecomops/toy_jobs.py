@@ -21,7 +21,8 @@ TOYFAN = ModelSpec(name="toyfan", primary_metric="mae", higher_is_better=False, 
 
 def train_toy(ctx: JobContext, params: dict) -> dict:
     """Train the toy model: the mean of ``values``; its backtest MAE is ``mae``."""
-    steps, delay = int(params.get("steps", 4)), float(params.get("delay", 0))
+    steps = int(params.get("steps", 4))
+    delay = float(params.get("delay", os.environ.get("ECOMOPS_TOY_DELAY", 0)))
     for step in range(steps):
         ctx.progress(int(90 * step / steps), f"step {step + 1}/{steps}")
         time.sleep(delay)
