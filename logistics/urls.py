@@ -1,6 +1,12 @@
 """HTML report pages of logistics (mounted under /reports/logistics/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "logistics_reports"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("carrier-performance/", views.CarrierPerformanceReport.as_view(), name="carrier_performance"),
+    path("likely-late/", views.LikelyLateReport.as_view(), name="likely_late"),
+    path("route-plans/<int:pk>/", views.RoutePlanReport.as_view(), name="route_plan"),
+]

@@ -1,0 +1,80 @@
+"""Route planning: PyVRP on a tiny instance with a known optimum, and the stored plan of a location's day."""
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from inventory.models import Allocation
+from logistics.ml.routing import RoutingProblem, solve_routes
+from logistics.models import RoutePlan
+from logistics.routing import RoutingError, route_plan_create
+from tests.factories import CustomerFactory, LocationFactory, OrderFactory, OrderLineFactory, ProductFactory
+
+from .factories import ShipmentFactory, ZipAreaFactory
+
+
+def test_tiny_vrp_reaches_the_known_optimum():
+    # Depot at the origin, two clients east and two north (Manhattan distances x10), capacity for two.
+    # Optimum: out-and-back along each axis, 2 x 40 = 80; mixing axes costs more.
+    points = [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2)]
+    distance = np.array([[10 * (abs(a[0] - b[0]) + abs(a[1] - b[1])) for b in points] for a in points])
+    solution = solve_routes(
+        RoutingProblem(distance=distance, demand=[5, 5, 5, 5], vehicle_capacity=10, vehicles=2, coordinates=points),
+        seconds=0.3,
+    )
+    assert solution.cost == 80
+    assert solution.is_feasible is True
+    assert sorted(sorted(route) for route in solution.routes) == [[0, 1], [2, 3]]
+    assert solution.unplanned == []
+
+
+def test_a_client_larger_than_a_vehicle_is_refused():
+    distance = np.zeros((2, 2), dtype=int)
+    with pytest.raises(ValueError, match=r"clients \[0\] need more than one vehicle's capacity \(10\)"):
+        solve_routes(RoutingProblem(distance=distance, demand=[11], vehicle_capacity=10, vehicles=1), seconds=0.1)
+
+
+@pytest.mark.django_db
+def test_route_plan_for_a_location_and_day_is_stored():
+    depot = LocationFactory(code="DEPOT", latitude=-23.55, longitude=-46.63)
+    areas = [("01310", -23.56, -46.65), ("04538", -23.59, -46.68), ("02011", -23.51, -46.61)]
+    product = ProductFactory(weight_g=2000)
+    shipments = []
+    for prefix, lat, lng in areas:
+        ZipAreaFactory(prefix=prefix, latitude=lat, longitude=lng)
+        order = OrderFactory(customer=CustomerFactory(zip_prefix=prefix), shipping_zip_prefix=prefix)
+        line = OrderLineFactory(order=order, product=product, quantity=1)
+        Allocation.objects.create(order_line=line, location=depot, quantity=1)
+        shipments.append(ShipmentFactory(order=order, shipped_at=datetime(2018, 3, 5, 8, tzinfo=UTC)))
+    # A shipment of another day stays out.
+    ShipmentFactory(order=shipments[0].order, shipped_at=datetime(2018, 3, 6, 8, tzinfo=UTC))
+
+    plan = route_plan_create(location=depot, day=date(2018, 3, 5), vehicle_capacity=4000, vehicles=2, seconds=0.3)
+
+    stops = list(plan.stops.order_by("route_number", "sequence"))
+    assert sorted(s.shipment_id for s in stops) == sorted(s.pk for s in shipments)
+    assert plan.routes_used == 2  # 3 x 2 kg does not fit one 4 kg vehicle
+    assert all(sum(s.load for s in stops if s.route_number == r) <= 4000 for r in (1, 2))
+    assert plan.is_feasible is True
+    assert plan.total_distance_km == pytest.approx(
+        sum(s.distance_from_previous_km for s in stops) + _returns(plan, depot), rel=1e-6
+    )
+
+
+def _returns(plan: RoutePlan, depot) -> float:
+    from logistics.ml.geo import haversine_km
+
+    total = 0.0
+    for number in {s.route_number for s in plan.stops.all()}:
+        last = plan.stops.filter(route_number=number).order_by("-sequence").first()
+        total += round(1000 * haversine_km(last.latitude, last.longitude, depot.latitude, depot.longitude)) / 1000
+    return total
+
+
+@pytest.mark.django_db
+def test_route_plan_without_shipments_says_so():
+    depot = LocationFactory(code="EMPTY", latitude=-23.55, longitude=-46.63)
+    with pytest.raises(RoutingError, match="no open shipments from EMPTY on 2018-03-05"):
+        route_plan_create(location=depot, day=date(2018, 3, 5), vehicle_capacity=10, vehicles=1)
+    assert RoutePlan.objects.count() == 0
