@@ -97,6 +97,19 @@ def load_sets() -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
     return sets
 
 
+def expected_calibration_error(p_positive: np.ndarray, is_positive: np.ndarray, bins: int = 10) -> float:
+    """Mean |confidence - accuracy| of the predicted class over 10 equal-width confidence bins, weighted."""
+    confidence = np.maximum(p_positive, 1 - p_positive)
+    correct = (p_positive >= 0.5) == is_positive
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        mask = (confidence >= low) & ((confidence < high) if high < 1.0 else (confidence <= high))
+        if mask.any():
+            error += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(error)
+
+
 def throughput(model, texts: list[str], language: str) -> tuple[float, float]:
     """(texts per CPU-second of this single-threaded process, texts per wall-clock second) on 2,000 texts.
 
@@ -145,7 +158,9 @@ def main() -> None:
         for test_name, test in tests.items():
             baseline_acc = None
             for name, model in models.items():
-                predicted = model.predict_binary(test.text.tolist(), [language] * len(test))
+                distribution = model.predict_proba(test.text.tolist(), [language] * len(test)).distribution
+                positive = np.array([d[POSITIVE] / max(d[POSITIVE] + d[NEGATIVE], 1e-9) for d in distribution])
+                predicted = np.where(positive >= 0.5, POSITIVE, NEGATIVE)
                 acc = accuracy_score(test.label, predicted)
                 f1 = f1_score(test.label, predicted, average="macro")
                 baseline_acc = acc if baseline_acc is None else baseline_acc
@@ -160,6 +175,7 @@ def main() -> None:
                         "accuracy": round(acc, 4),
                         "macro_f1": round(f1, 4),
                         "vs_baseline_pts": round(100 * (acc - baseline_acc), 2),
+                        "ECE": round(expected_calibration_error(positive, test.label.to_numpy() == POSITIVE), 4),
                         "texts/s/core": round(speed[0]),
                         "texts/s wall": round(speed[1]),
                         "fit_s": round(fit_seconds[name], 1),
