@@ -1,9 +1,11 @@
 """The synthetic demo store (generator and loader) and setup_demo."""
 
 import io
+import subprocess
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -186,14 +188,16 @@ def test_setup_demo_without_real_data_loads_the_synthetic_store_and_the_operator
 
 
 @pytest.mark.django_db
-def test_setup_demo_imports_real_data_when_present_and_survives_a_training_failure(tmp_path):
+def test_setup_demo_imports_real_data_when_present_and_survives_a_training_failure(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
     write_olist(tmp_path / "olist")
     write_dominicks(tmp_path / "dominicks_oj")
     lines = []
+    failing = mock.Mock(pid=4242, **{"wait.return_value": 1})
 
     with (
         mock.patch("django.core.management.get_commands", return_value={"train_models": "ecomops"}),
-        mock.patch("django.core.management.call_command", side_effect=RuntimeError("no data for demand")),
+        mock.patch("ingest.services.subprocess.Popen", return_value=failing) as popen,
     ):
         outcome = demo_setup(data_dir=tmp_path, write=lines.append)
 
@@ -204,8 +208,26 @@ def test_setup_demo_imports_real_data_when_present_and_survives_a_training_failu
     ]
     assert Order.objects.count() == 3
     assert Product.objects.filter(sku__startswith="DOM-OJ-").count() == 2
-    assert outcome.training_error == "RuntimeError: no data for demand"
-    assert (
-        lines[-1] == "train_models failed (RuntimeError: no data for demand); the demo continues without those models"
-    )
+    assert popen.call_args.args[0][-2:] == [str(Path(settings.BASE_DIR) / "manage.py"), "train_models"]
+    log = tmp_path / "train_models.log"
+    assert outcome.training_error == f"train_models exited with status 1; see {log}"
+    assert lines[-1] == f"train_models exited with status 1; see {log}; the demo continues without those models"
     assert get_user_model().objects.filter(username="demo", is_staff=True).exists()
+
+
+@pytest.mark.django_db
+def test_setup_demo_leaves_slow_training_to_the_background(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    slow = mock.Mock(pid=4243, **{"wait.side_effect": subprocess.TimeoutExpired("train_models", 5)})
+
+    with (
+        mock.patch("django.core.management.get_commands", return_value={"train_models": "ecomops"}),
+        mock.patch("ingest.services.subprocess.Popen", return_value=slow),
+    ):
+        outcome = demo_setup(data_dir=tmp_path, spec=SMALL, write=lambda line: None)
+
+    assert outcome.training_error == ""
+    assert (
+        outcome.trained == f"still training in the background (pid 4243); progress in {tmp_path / 'train_models.log'}"
+    )
+    assert 0 < slow.wait.call_args.kwargs["timeout"] <= 170

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ingest.demo import DemoSpec
-from ingest.services import demo_setup
+from ingest.services import DEMO_BUDGET_SECONDS, demo_setup
 
 
 class Command(BaseCommand):
@@ -24,8 +24,26 @@ class Command(BaseCommand):
         parser.add_argument("--end", type=date.fromisoformat, help="Last order day of the synthetic store (YYYY-MM-DD)")
         parser.add_argument("--days", type=int, default=DemoSpec.days, help="Days of synthetic orders")
         parser.add_argument("--no-train", action="store_true", help="Do not run train_models")
+        parser.add_argument(
+            "--train-budget",
+            type=float,
+            default=DEMO_BUDGET_SECONDS,
+            help="Seconds (from the start of setup_demo) to wait for train_models; after that it trains on in "
+            "the background",
+        )
 
-    def handle(self, *args, data_dir=None, synthetic=False, seed=None, end=None, days=None, no_train=False, **options):
+    def handle(
+        self,
+        *args,
+        data_dir=None,
+        synthetic=False,
+        seed=None,
+        end=None,
+        days=None,
+        no_train=False,
+        train_budget=None,
+        **options,
+    ):
         spec = None
         if end is not None or seed != DemoSpec.seed or days != DemoSpec.days:
             if days < 28:
@@ -34,7 +52,12 @@ class Command(BaseCommand):
 
             spec = DemoSpec(seed=seed, end=end or timezone.localdate(), days=days)
         outcome = demo_setup(
-            data_dir=data_dir, synthetic=synthetic, spec=spec, train=not no_train, write=self.stdout.write
+            data_dir=data_dir,
+            synthetic=synthetic,
+            spec=spec,
+            train=not no_train,
+            train_budget_seconds=train_budget,
+            write=self.stdout.write,
         )
         failed = [error for report in outcome.reports for error in report.errors]
         if failed:
