@@ -230,3 +230,41 @@ def test_list_queries_do_not_grow_with_rows(api_client, url, make, expected):
     many, count_many = list_queries(api_client, url)
     assert count_many > count_one
     assert (one, many) == (expected, expected)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thirty_clients_reserving_the_last_unit_one_201_the_rest_409_no_5xx(postgres_only, operator_user):
+    import threading
+
+    from rest_framework.test import APIClient
+
+    product, location = ProductFactory(sku="LAST"), LocationFactory(code="WH-LAST")
+    stock_receive(product=product, location=location, quantity=1, key="r")
+    barrier = threading.Barrier(30)
+    codes = []
+
+    def buy(i):
+        client = APIClient()
+        client.force_authenticate(operator_user)
+        payload = {
+            "product": product.pk,
+            "location": location.pk,
+            "reserved_delta": 1,
+            "reason": "reservation",
+            "idempotency_key": f"buyer-{i}",
+        }
+        try:
+            barrier.wait()
+            codes.append(client.post("/api/v1/stock-movements/", payload, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(codes) == [201] + [409] * 29
+    assert level_of(product, location) == (1, 1)
+    assert StockMovement.objects.filter(reason="reservation").count() == 1
