@@ -26,6 +26,8 @@ from pricing.ml.simulator import simulate_market  # noqa: E402
 RULES = PricingRules(
     objective="profit", min_margin=0.10, max_step=0.15, price_ending="9", competitor_below=0.25, competitor_above=0.20
 )
+# loose rules leave the elasticity to decide (no step limit, no competitor band): a harder test of the estimates
+LOOSE_RULES = PricingRules(objective="profit", min_margin=0.05, max_step=None)
 
 
 def naive_elasticity(history, product) -> float:
@@ -34,7 +36,7 @@ def naive_elasticity(history, product) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def run(seed: int, n_products: int) -> dict:
+def run(seed: int, n_products: int, rules: PricingRules = RULES) -> dict:
     market = simulate_market(n_products=n_products, seed=seed)
     t0 = time.perf_counter()
     model = PriceResponseModel(PriceResponseParams(fourier_order=1)).fit(market.history)
@@ -66,8 +68,8 @@ def run(seed: int, n_products: int) -> dict:
                 expected_units=true_units,
                 competitor_price=truth.competitor_price,
             )
-            rec = optimise_price(inp, RULES)
-            violations += len(rule_violations(inp, RULES, rec.price)) if name == "model" else 0
+            rec = optimise_price(inp, rules)
+            violations += len(rule_violations(inp, rules, rec.price)) if name == "model" else 0
             profit[name] += outcome(true_input, rec.price).profit
         profit["keep current"] += outcome(true_input, current).profit
     n = len(market.truth)
@@ -86,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
+    loose = [run(seed, args.products, LOOSE_RULES) for seed in range(args.seeds)]
     results = [run(seed, args.products) for seed in range(args.seeds)]
+    print("rules: min margin 10%, max step 15%, x.x9 endings, within -25%/+20% of the competitor")
     print(
         f"{'seed':>4s} {'|e-e*|<=0.2':>11s} {'naive OLS':>9s} {'95% cover':>9s} {'model':>7s} {'naive':>7s} "
         f"{'keep':>7s} {'violations':>10s} {'fit s':>6s}"
@@ -98,11 +102,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{c['naive']:7.1%} {c['keep current']:7.1%} {r['violations']:10d} {r['fit_s']:6.1f}"
         )
     within = np.mean([r["within"] for r in results])
-    capture = np.mean([r["capture"]["model"] for r in results])
-    violations = sum(r["violations"] for r in results)
+    capture = np.mean([r["capture"]["model"] for r in results + loose])
+    violations = sum(r["violations"] for r in results + loose)
     print("(model / naive / keep = share of the oracle's profit under the same rules)")
+    print()
+    print(
+        "loose rules (min margin 5%, nothing else): profit captured "
+        + ", ".join(
+            f"seed {i}: model {r['capture']['model']:.1%} / naive {r['capture']['naive']:.1%} / "
+            f"keep {r['capture']['keep current']:.1%}"
+            for i, r in enumerate(loose)
+        )
+    )
+    print()
     print(f"recovered within ±0.2: {within:.1%} (target >= 80%) -> {'PASS' if within >= 0.8 else 'FAIL'}")
-    print(f"profit captured: {capture:.1%} (target >= 95%) -> {'PASS' if capture >= 0.95 else 'FAIL'}")
+    print(f"profit captured (both rule sets): {capture:.1%} (target >= 95%) -> {'PASS' if capture >= 0.95 else 'FAIL'}")
     print(f"rule violations: {violations} (target 0) -> {'PASS' if violations == 0 else 'FAIL'}")
     return 0
 

@@ -42,7 +42,7 @@ def simulate_market(
     competitor = (base_price * rng.uniform(0.9, 1.1, n_products)).round(2)
     level = rng.uniform(2.0, 5.0, n_products)
     display_lift, feature_lift = 0.35, 0.25
-    season_amp = {c: rng.uniform(0.0, 0.15) for c in set(categories)}
+    season_amp = {c: rng.uniform(0.0, 0.15) for c in sorted(set(categories))}  # sorted: str hashes vary per run
     locations = [f"LOC-{j}" for j in range(n_locations)]
     location_level = rng.normal(0, 0.3, n_locations)
     weeks = [start + timedelta(days=7 * w) for w in range(n_weeks)]
