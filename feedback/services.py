@@ -1,16 +1,14 @@
-"""Writes of the feedback app: scoring reviews, training and registering models, importing labelled reviews.
+"""Writes of the feedback app: scoring reviews, training and registering the sentiment and topic models.
 
-The customer-service queue and reply drafting are in :mod:`feedback.services_queue`.
+The customer-service queue and reply drafting are in :mod:`feedback.services_queue`, importing labelled
+reviews in :mod:`feedback.services_import`.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from ecomops.models import JobRun, ModelVersion
 from ecomops.registry import (
@@ -35,8 +32,6 @@ from .ml.language import detect_language
 from .ml.sentiment import (
     LABELS,
     NEGATIVE,
-    NEUTRAL,
-    POSITIVE,
     EnsembleSentimentModel,
     LinearSentimentModel,
     NeuralSentimentModel,
@@ -411,222 +406,3 @@ def topic_keywords_seed() -> int:
     ]
     TopicKeyword.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
-
-
-# --------------------------------------------------------------------------- importing labelled reviews
-class LabelStyle:
-    AUTO, BINARY, STARS, TEXT = "auto", "binary", "stars", "text"
-
-
-_TEXT_LABELS = {
-    "negative": NEGATIVE,
-    "neg": NEGATIVE,
-    "neutral": NEUTRAL,
-    "neu": NEUTRAL,
-    "positive": POSITIVE,
-    "pos": POSITIVE,
-    "negativo": NEGATIVE,
-    "neutro": NEUTRAL,
-    "positivo": POSITIVE,
-}
-
-
-def _numeric(value: str) -> int | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() else None
-
-
-def label_style_detect(values: list[str]) -> str:
-    """Numeric labels: binary when a 0 occurs (stars have none) or only 1s occur, stars when 2-5 occur;
-    otherwise text (negative/neutral/positive). Rows that do not fit the detected style are rejected."""
-    cleaned = [v.strip().lower() for v in values if v and v.strip()]
-    numbers = [n for n in (_numeric(v) for v in cleaned) if n is not None]
-    if not cleaned or len(numbers) * 2 < len(cleaned):
-        return LabelStyle.TEXT
-    if 0 in numbers or set(numbers) <= {1}:
-        return LabelStyle.BINARY
-    return LabelStyle.STARS
-
-
-def label_map(value: str, style: str) -> tuple[str, int | None]:
-    """(sentiment label, 1-5 score or None); raises ValueError naming what was expected."""
-    value = (value or "").strip().lower()
-    if not value:
-        raise ValueError("label is empty")
-    if style == LabelStyle.BINARY:
-        number = _numeric(value)
-        if number not in (0, 1):
-            raise ValueError(f"label {value!r} is not 0 or 1")
-        return (POSITIVE if number == 1 else NEGATIVE), None
-    if style == LabelStyle.STARS:
-        number = _numeric(value)
-        if number is None or not 1 <= number <= 5:
-            raise ValueError(f"label {value!r} is not a 1-5 star rating")
-        return (NEGATIVE if number <= 2 else NEUTRAL if number == 3 else POSITIVE), number
-    if value not in _TEXT_LABELS:
-        raise ValueError(f"label {value!r} is not negative, neutral or positive")
-    return _TEXT_LABELS[value], None
-
-
-@dataclass
-class ReviewImportReport:
-    """What ``import_reviews`` did: counts and every rejected row (line number, column, reason)."""
-
-    file: str
-    label_style: str = ""
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{self.file}: read {self.read}, created {self.created}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, rejected {len(self.rejected)} (labels: {self.label_style})"
-        )
-
-
-def reviews_import_csv(
-    *,
-    source: str | Path | io.TextIOBase,
-    language: str,
-    text_column: str,
-    label_column: str,
-    title_column: str = "",
-    id_column: str = "",
-    date_column: str = "",
-    channel: str = "",
-    label_style: str = LabelStyle.AUTO,
-    delimiter: str = "",
-) -> ReviewImportReport:
-    """Import labelled reviews from another channel (not tied to orders), idempotently.
-
-    The natural key is (channel, id column value) or, without an id column, (channel, sha1 of the text).
-    Rows with a missing text or an unreadable label are rejected with their line number; valid rows are
-    written in one transaction and queued for scoring after commit.
-    """
-    name = getattr(source, "name", str(source)) if not isinstance(source, str | Path) else Path(source).name
-    channel = channel or Path(name).stem[:64]
-    if language and len(language) > 8:
-        raise ValueError(f"--language {language!r} is not a language code (pt, en, zh, ...)")
-    if isinstance(source, str | Path):
-        raw = Path(source).read_bytes()
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{name}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
-    else:
-        content = source.read()
-    if not delimiter:
-        sample = content[:4096]
-        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(content), delimiter=delimiter)
-    columns = reader.fieldnames or []
-    wanted = [c for c in (text_column, label_column, title_column, id_column, date_column) if c]
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise ValueError(f"{name}: column(s) {missing} not in the header {columns}")
-    rows = list(enumerate(reader, start=2))
-    report = ReviewImportReport(file=name, read=len(rows))
-    style = (
-        label_style
-        if label_style != LabelStyle.AUTO
-        else label_style_detect([r.get(label_column) or "" for _, r in rows])
-    )
-    report.label_style = style
-    incoming: dict[str, dict] = {}
-    for line, row in rows:
-        text = (row.get(text_column) or "").strip()
-        title = (row.get(title_column) or "").strip() if title_column else ""
-        if not text and not title:
-            report.rejected.append((line, text_column, "text is empty"))
-            continue
-        try:
-            label, score = label_map(row.get(label_column) or "", style)
-        except ValueError as exc:
-            report.rejected.append((line, label_column, str(exc)))
-            continue
-        external_id = (row.get(id_column) or "").strip() if id_column else ""
-        if id_column and not external_id:
-            report.rejected.append((line, id_column, "id is empty"))
-            continue
-        if len(external_id) > 64:
-            report.rejected.append((line, id_column, "id longer than 64 characters"))
-            continue
-        external_id = external_id or hashlib.sha1(f"{title}\n{text}".encode()).hexdigest()[:40]
-        written = None
-        if date_column and (row.get(date_column) or "").strip():
-            written = parse_datetime(row[date_column].strip()) or _parse_date(row[date_column].strip())
-            if written is None:
-                report.rejected.append((line, date_column, f"date {row[date_column]!r} is not YYYY-MM-DD[ HH:MM]"))
-                continue
-            if timezone.is_naive(written):
-                written = timezone.make_aware(written, timezone.get_default_timezone())
-        if external_id in incoming:
-            report.rejected.append(
-                (line, id_column or text_column, f"duplicate of line {incoming[external_id]['line']}")
-            )
-            continue
-        incoming[external_id] = {
-            "line": line,
-            "values": {
-                "title": title[:255],
-                "text": text,
-                "label": label,
-                "score": score,
-                "language": language or detect_language(compose_text(title, text)).language[:8],
-                "created_at_source": written,
-            },
-        }
-    changed_ids: list[int] = []
-    with transaction.atomic():
-        existing = {
-            r.external_id: r
-            for r in Review.objects.select_for_update().filter(
-                source=Review.Source.IMPORT, channel=channel, order__isnull=True, external_id__in=list(incoming)
-            )
-        }
-        create, update = [], []
-        for external_id, item in incoming.items():
-            values = item["values"]
-            review = existing.get(external_id)
-            if review is None:
-                create.append(Review(source=Review.Source.IMPORT, channel=channel, external_id=external_id, **values))
-            elif any(
-                getattr(review, k) != v for k, v in values.items() if not (k == "created_at_source" and v is None)
-            ):
-                for key, value in values.items():
-                    if key == "created_at_source" and value is None:
-                        continue
-                    setattr(review, key, value)
-                update.append(review)
-            else:
-                report.unchanged += 1
-        Review.objects.bulk_create(create, batch_size=1000)
-        if update:
-            Review.objects.bulk_update(
-                update,
-                ["title", "text", "label", "score", "language", "created_at_source", "updated_at"],
-                batch_size=1000,
-            )
-        report.created, report.updated = len(create), len(update)
-        created_ids = list(
-            Review.objects.filter(
-                source=Review.Source.IMPORT, channel=channel, external_id__in=[r.external_id for r in create]
-            ).values_list("pk", flat=True)
-        )
-        changed_ids = created_ids + [r.pk for r in update]
-        if active_model_version(SENTIMENT_SPEC.name) is not None:
-            reviews_schedule_analysis(review_ids=changed_ids)
-    return report
-
-
-def _parse_date(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from feedback.models import Review
-from feedback.services import label_map, label_style_detect
+from feedback.services_import import label_map, label_style_detect
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.services import LabelStyle, reviews_import_csv
+from feedback.services_import import LabelStyle, reviews_import_csv
 
 
 class Command(BaseCommand):
