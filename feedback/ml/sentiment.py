@@ -6,6 +6,7 @@ Two estimators share one interface (``fit(texts, labels, languages)``, ``predict
   never split on spaces) reweighted by naive-Bayes log-count ratios (NB-LR), then a logistic regression.
 - ``NeuralSentimentModel``: a fastText-style network in torch, an embedding bag over the same kind of n-gram
   features, trained on CUDA when present; inference is a sparse matrix product in numpy (no torch needed).
+- ``EnsembleSentimentModel``: the average of the two fitted models' probabilities.
 
 A separate model is fitted for every language with enough examples, plus a pooled one for the rest.
 Languages labelled only negative/positive give ``neutral`` when the top probability is below
