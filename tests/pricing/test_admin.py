@@ -89,3 +89,27 @@ def test_csv_import_of_prices_is_audited(admin_client_):
 def test_changelists_render(admin_client_, model):
     PriceRecommendationFactory()
     assert admin_client_.get(f"/admin/pricing/{model}/?q=SKU").status_code == 200
+
+
+def test_csv_import_of_competitor_prices_opens_alerts(admin_client_):
+    from pricing.models import CompetitorPrice, CompetitorPriceAlert
+
+    from .factories import PriceHistoryFactory
+
+    product = ProductFactory(sku="OJ-7")
+    PriceHistoryFactory(product=product, price=Decimal("10.00"), effective_from=date(2024, 1, 1))
+    body = (
+        "sku,competitor,price,observed_at,url,source\n"
+        "OJ-7,rival,8.00,2024-02-01 10:00:00,,csv\n"
+        "OJ-7,other,9.80,2024-02-01 10:00:00,,csv\n"
+    )
+    upload = SimpleUploadedFile("competitors.csv", body.encode(), content_type="text/csv")
+    confirm = admin_client_.post(
+        "/admin/pricing/competitorprice/import/", {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    form = confirm.context["confirm_form"]
+    assert form is not None, confirm.content.decode()[:2000]
+    admin_client_.post("/admin/pricing/competitorprice/process_import/", dict(form.initial), follow=True)
+    assert CompetitorPrice.objects.count() == 2
+    alert = CompetitorPriceAlert.objects.get()
+    assert (alert.competitor_price.competitor, alert.direction, alert.gap) == ("rival", "above", Decimal("0.2500"))
