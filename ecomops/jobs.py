@@ -352,6 +352,31 @@ def job_run(
     return _execute(job, claim.token, echo=echo, heartbeat=heartbeat)
 
 
+def _json_result(result) -> dict:
+    """A handler's result as a JSON object: numpy scalars, dates and decimals converted; other values wrapped."""
+    import json
+    from decimal import Decimal
+
+    def convert(value):
+        if hasattr(value, "item") and callable(value.item):
+            return value.item()  # numpy scalar
+        if hasattr(value, "tolist") and callable(value.tolist):
+            return value.tolist()  # numpy array
+        if isinstance(value, Decimal):
+            return float(value)
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, set | frozenset | tuple):
+            return list(value)
+        raise TypeError(f"job result holds a {type(value).__name__}, which is not JSON")
+
+    if result is None:
+        return {}
+    if not isinstance(result, dict):
+        result = {"value": result}
+    return json.loads(json.dumps(result, default=convert))
+
+
 def _execute(job: JobRun, token: str, *, echo, heartbeat: bool) -> JobRun:
     mine = JobRun.objects.filter(pk=job.pk, claim_token=token, state=JobRun.State.RUNNING)
     ctx = JobContext(job, echo=echo, claim_token=token)
@@ -362,6 +387,8 @@ def _execute(job: JobRun, token: str, *, echo, heartbeat: bool) -> JobRun:
         handler = get_job_handler(job.kind)
         ctx.log(f"started {job.kind} with {job.parameters or 'no parameters'}")
         result = handler.func(ctx, dict(job.parameters))
+        if not isinstance(result, Deferred):
+            result = _json_result(result)
     except JobSuperseded:
         logger.warning("job %s: attempt superseded; stopping without writing", job.pk)
     except JobCanceled:
@@ -392,7 +419,7 @@ def _execute(job: JobRun, token: str, *, echo, heartbeat: bool) -> JobRun:
                 state=JobRun.State.SUCCEEDED,
                 finished_at=timezone.now(),
                 progress=100,
-                result=result or {},
+                result=result,
                 log=Concat(F("log"), Value(f"{timezone.now():%Y-%m-%d %H:%M:%S} succeeded\n")),
             )
             if echo:

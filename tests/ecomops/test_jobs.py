@@ -263,3 +263,29 @@ def test_claim_held_on_another_host_is_taken_over_only_when_its_heartbeat_is_sta
     assert claim.reason == "retaken"
     job.refresh_from_db()
     assert (job.claim_token, job.attempts, job.worker) == (claim.token, 2, f"{socket.gethostname()}:{os.getpid()}")
+
+
+def test_results_are_stored_as_json_and_unstorable_results_fail_the_job():
+    from datetime import date
+    from decimal import Decimal
+
+    import numpy as np
+
+    job_handler("test:numpy", queue="default")(
+        lambda ctx, params: {"mae": np.float64(0.25), "n": np.int64(3), "day": date(2018, 1, 2), "cost": Decimal("1.5")}
+    )
+    job_handler("test:scalar", queue="default")(lambda ctx, params: 7)
+    job_handler("test:object", queue="default")(lambda ctx, params: {"model": object()})
+    try:
+        assert job_run(job_id=job_start(kind="test:numpy").pk).result == {
+            "mae": 0.25,
+            "n": 3,
+            "day": "2018-01-02",
+            "cost": 1.5,
+        }
+        assert job_run(job_id=job_start(kind="test:scalar").pk).result == {"value": 7}
+        failed = job_run(job_id=job_start(kind="test:object").pk)
+        assert (failed.state, failed.error) == ("failed", "TypeError: job result holds a object, which is not JSON")
+    finally:
+        for kind in ("test:numpy", "test:scalar", "test:object"):
+            job_handler_unregister(kind)
