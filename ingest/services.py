@@ -18,7 +18,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.utils import timezone
 
-from .demo import DemoSpec, demo_generate, demo_load
+from .demo import DemoSpec, demo_generate
+from .demo_loader import demo_load
 from .dominicks import dominicks_import
 from .olist import olist_import
 from .report import ImportReport

@@ -16,7 +16,8 @@ from django.db.models import Sum
 
 from catalog.models import Customer, Product
 from feedback.models import Review
-from ingest.demo import REVIEW_TEXTS, DemoSpec, demo_generate, demo_load
+from ingest.demo import REVIEW_TEXTS, DemoSpec, demo_generate
+from ingest.demo_loader import demo_load
 from ingest.services import DEMO_PASSWORD, demo_setup
 from inventory.models import Location, StockLevel, StockMovement
 from logistics.models import Shipment
