@@ -9,7 +9,7 @@ import pandas as pd
 from django.db.models import Min, OuterRef, QuerySet, Subquery
 
 from catalog.models import Category, Product
-from inventory.models import Location, SalesObservation, StockLevel
+from inventory.models import Location, SalesObservation
 
 from .ml.optimiser import PricingRules
 from .models import (
@@ -133,7 +133,9 @@ def pricing_rules_as_ml(rule: PricingRule, *, period_days: int = 7) -> PricingRu
 def stock_available(*, product: Product, location: Location | None) -> float | None:
     if location is None:
         return None
-    level = StockLevel.objects.filter(product=product, location=location).first()
+    from inventory.selectors import stock_level_get
+
+    level = stock_level_get(product=product, location=location)
     return float(level.available) if level is not None else None
 
 
@@ -191,7 +193,7 @@ def latest_price_response_version():
 def elasticity_frame(*, version=None, product_level: bool = True) -> pd.DataFrame:
     """Elasticities of ``version`` (default: active / newest): sku, location, elasticity, low, high, n_obs, flags."""
     version = version or latest_price_response_version()
-    columns = ["sku", "name", "location", "elasticity", "low", "high", "n_obs", "flags", "explanation"]
+    columns = ["sku", "name", "location", "elasticity", "low", "high", "n_obs", "flags", "explanation", "cross_prices"]
     if version is None:
         return pd.DataFrame(columns=columns)
     rows = ElasticityEstimate.objects.filter(model_version=version, location__isnull=product_level)
@@ -206,6 +208,7 @@ def elasticity_frame(*, version=None, product_level: bool = True) -> pd.DataFram
             e.n_obs,
             ", ".join(e.flags),
             e.explanation,
+            ", ".join(f"{sku} {value:+.2f}" for sku, value in sorted(e.cross_elasticities.items())),
         )
         for e in rows.select_related("product", "location").order_by("elasticity", "pk")
     ]

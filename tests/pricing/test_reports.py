@@ -93,3 +93,29 @@ def test_competitor_position_and_realised_reports(staff_client, operator_user):
     assert float(realised[0]["realised_vs_expected"]) == 0.0
     assert staff_client.get("/reports/pricing/realised/").status_code == 200
     assert staff_client.get("/reports/pricing/elasticities/").status_code == 200
+
+
+def test_elasticity_report_lists_product_elasticities_with_intervals_and_cross_prices(staff_client):
+    from ecomops.models import ModelVersion, RegisteredModel
+    from pricing.models import ElasticityEstimate
+
+    version = ModelVersion.objects.create(
+        registered_model=RegisteredModel.objects.create(name="price_response", primary_metric="holdout_r2"), version=1
+    )
+    rec = PriceRecommendationFactory()
+    ElasticityEstimate.objects.create(
+        product=rec.product,
+        model_version=version,
+        elasticity=0.4,
+        low=-0.2,
+        high=1.0,
+        flags=["positive_elasticity"],
+        cross_elasticities={"SKU-B": 0.31, "SKU-A": 0.12},
+    )
+    rows = list(
+        csv.DictReader(io.StringIO(staff_client.get("/reports/pricing/elasticities/?format=csv").content.decode()))
+    )
+    assert [(r["sku"], r["elasticity"], r["low"], r["high"], r["flags"], r["cross_prices"]) for r in rows] == [
+        (rec.product.sku, "0.4", "-0.2", "1.0", "positive_elasticity", "SKU-A +0.12, SKU-B +0.31")
+    ]
+    assert "Elasticity with 95% interval" in staff_client.get("/reports/pricing/elasticities/").content.decode()
