@@ -52,7 +52,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from .jobs import Deferred, JobCanceled, JobContext
+from .jobs import Deferred, JobCanceled, JobContext, _json_result, json_safe
 from .models import JobRun
 
 logger = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def fanout_chunk_task(
     if not chunk_ctx.still_mine():
         return None
     try:
-        result = _CHUNKS[chunk_name](chunk_ctx, items, context)
+        result = json_safe(_CHUNKS[chunk_name](chunk_ctx, items, context))
     except JobCanceled:
         return None
     except Exception as exc:  # noqa: BLE001 - recorded on the job
@@ -196,7 +196,7 @@ def fanout_gather_task(results: list, job_id: int, claim_token: str, gather_name
     mine = JobRun.objects.filter(pk=job_id, claim_token=claim_token, state=JobRun.State.RUNNING)
     try:
         ctx.progress(95, "gathering chunk results")
-        result = _GATHERS[gather_name](ctx, list(results), context) or {}
+        result = _json_result(_GATHERS[gather_name](ctx, list(results), context))
     except JobCanceled:
         return
     except Exception as exc:  # noqa: BLE001 - recorded on the job

@@ -352,8 +352,8 @@ def job_run(
     return _execute(job, claim.token, echo=echo, heartbeat=heartbeat)
 
 
-def _json_result(result) -> dict:
-    """A handler's result as a JSON object: numpy scalars, dates and decimals converted; other values wrapped."""
+def json_safe(value):
+    """``value`` as plain JSON values: numpy scalars and arrays, dates, decimals, sets converted; TypeError else."""
     import json
     from decimal import Decimal
 
@@ -370,11 +370,14 @@ def _json_result(result) -> dict:
             return list(value)
         raise TypeError(f"job result holds a {type(value).__name__}, which is not JSON")
 
+    return json.loads(json.dumps(value, default=convert))
+
+
+def _json_result(result) -> dict:
+    """A handler's result as a JSON object (other values are wrapped as ``{"value": ...}``)."""
     if result is None:
         return {}
-    if not isinstance(result, dict):
-        result = {"value": result}
-    return json.loads(json.dumps(result, default=convert))
+    return json_safe(result if isinstance(result, dict) else {"value": result})
 
 
 def _execute(job: JobRun, token: str, *, echo, heartbeat: bool) -> JobRun:

@@ -56,12 +56,13 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
         assert process.poll() is None, log.read_text()
         yield media
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
         print(log.read_text()[-3000:])
 
 
