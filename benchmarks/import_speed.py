@@ -7,7 +7,7 @@
 Each backend runs in its own process on a fresh database (a temporary SQLite file; the PostgreSQL database
 named in the URL is dropped and created). Per data set it prints rows read, wall seconds, CPU seconds of the
 importing process (the machine is shared: wall time varies with load, CPU time much less), rows per second,
-and what was created / updated. The baseline, measured in the same run on the same database, is the naive
+and what was created / updated, and the machine's load average when the run ended. The baseline, measured in the same run on the same database, is the naive
 idempotent import: ``Order.objects.update_or_create`` row by row over the first ``--baseline-rows`` Olist
 orders (rows/s, extrapolated to the whole file). Target: each full import well under 60 s wall.
 """
@@ -67,6 +67,7 @@ def child(args) -> None:
                         "updated": report.updated,
                         "rejected": report.rejected_rows,
                         "errors": report.errors,
+                        "load": os.getloadavg()[0],
                     }
                 ),
                 flush=True,
@@ -181,8 +182,9 @@ def main() -> None:
     results = []
     for backend in args.backends:
         results += run_backend(backend, args)
+    cores = os.cpu_count()
     print(f"{'backend':<11}{'data set':<11}{'run':<18}{'rows':>8}{'wall s':>9}{'cpu s':>8}{'rows/s':>10}"
-          f"{'created':>9}{'updated':>9}{'target':>8}")  # fmt: skip
+          f"{'created':>9}{'updated':>9}{'target':>8}{f'load/{cores}cpu':>12}")  # fmt: skip
     for r in results:
         target = ""
         if r["dataset"] != "baseline":
@@ -190,6 +192,7 @@ def main() -> None:
         print(
             f"{r['backend']:<11}{r['dataset']:<11}{r['run']:<18}{r['rows']:>8}{r['wall']:>9.1f}{r['cpu']:>8.1f}"
             f"{r['rows'] / max(r['wall'], 1e-9):>10.0f}{r.get('created', ''):>9}{r.get('updated', ''):>9}{target:>8}"
+            f"{r.get('load', 0.0):>12.1f}"
         )
     for backend in {r["backend"] for r in results}:
         base = next((r for r in results if r["backend"] == backend and r["dataset"] == "baseline"), None)
