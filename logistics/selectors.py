@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from django.db.models import Prefetch, QuerySet
@@ -168,3 +168,12 @@ def zip_area_point(*, prefix: str) -> tuple[float, float] | None:
         return None
     area = ZipArea.objects.filter(prefix=prefix).only("latitude", "longitude").first()
     return (area.latitude, area.longitude) if area else None
+
+
+def seller_handling_times(*, as_of: date) -> pd.DataFrame:
+    """Expected handling time (approval -> carrier hand-off) per seller, from hand-offs before ``as_of``."""
+    from .ml.delivery import handling_time_estimates
+
+    start = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    frame = delivery_order_frame(orders=Order.objects.filter(handed_to_carrier_at__lt=start).order_by("pk"))
+    return handling_time_estimates(frame, as_of=pd.Timestamp(as_of))

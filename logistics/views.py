@@ -148,3 +148,24 @@ class RoutePlanReport(ReportView):
         axes.set_ylabel("latitude")
         axes.legend(fontsize="small")
         return [Chart.from_figure("Routes", figure)]
+
+
+class HandlingTimeReport(ReportView):
+    title = "Seller handling times"
+    description = "Expected days from approval to carrier hand-off per seller (shrunk towards the network's)."
+    permission_required = "logistics.view_shipment"
+    section = "Logistics"
+    csv_filename = "handling-times.csv"
+
+    def get_data(self) -> pd.DataFrame:
+        from django.utils import timezone
+
+        from .selectors import seller_handling_times
+
+        as_of = _date_param(self.request, "as_of") or timezone.now().date()
+        return seller_handling_times(as_of=as_of)
+
+    def get_charts(self, df: pd.DataFrame) -> list[Chart]:
+        if df.empty:
+            return []
+        return [bar_chart(df.head(30), x="seller_id", y="expected_days", title="Slowest sellers", horizontal=True)]

@@ -440,3 +440,34 @@ def delivery_metrics(predictions: pd.DataFrame, delivered_at: pd.Series) -> dict
         "mean_slack_days": float(slack.mean()),
         "eta_mae_days": float(((eta - delivered_date) / DAY).abs().mean()),
     }
+
+
+def handling_time_estimates(orders: pd.DataFrame, *, as_of, smoothing: float = 5.0) -> pd.DataFrame:
+    """Per seller: expected handling days (approval -> carrier hand-off) from hand-offs before ``as_of``.
+
+    The estimate is a geometric mean shrunk towards the network's (``smoothing`` pseudo-orders), so a seller
+    with two hand-offs is not judged on them alone. Columns: seller_id, handoffs, median_days, p90_days,
+    expected_days.
+    """
+    as_of = pd.Timestamp(as_of)
+    orders = _coerce(orders)
+    known = orders[orders["handed_to_carrier_at"].notna() & (orders["handed_to_carrier_at"] < as_of)].copy()
+    columns = ["seller_id", "handoffs", "median_days", "p90_days", "expected_days"]
+    if known.empty:
+        return pd.DataFrame(columns=columns)
+    start = known["approved_at"].fillna(known["purchased_at"])
+    known["days"] = np.maximum((known["handed_to_carrier_at"] - start) / DAY, 0.0)
+    known["log_days"] = np.log(known["days"] + MIN_DAYS)
+    prior = float(known["log_days"].mean())
+    grouped = known.groupby("seller_id")
+    table = pd.DataFrame(
+        {
+            "handoffs": grouped.size(),
+            "median_days": grouped["days"].median(),
+            "p90_days": grouped["days"].quantile(0.9),
+            "log_sum": grouped["log_days"].sum(),
+        }
+    )
+    table["expected_days"] = np.exp((table["log_sum"] + smoothing * prior) / (table["handoffs"] + smoothing)) - MIN_DAYS
+    table = table.reset_index().sort_values(["expected_days", "seller_id"], ascending=[False, True])
+    return table[columns].round({"median_days": 2, "p90_days": 2, "expected_days": 2}).reset_index(drop=True)

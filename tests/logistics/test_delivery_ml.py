@@ -115,3 +115,24 @@ def test_promise_not_before_eta_and_metrics():
     crafted = pd.DataFrame({"eta_date": ["2018-01-05", "2018-01-10"], "promise_date": ["2018-01-08", "2018-01-09"]})
     metrics = delivery_metrics(crafted, pd.Series(pd.to_datetime(["2018-01-06 15:00", "2018-01-11 09:00"])))
     assert metrics == {"orders": 2, "late_share": 0.5, "mean_slack_days": 0.0, "eta_mae_days": 1.0}
+
+
+def test_handling_time_estimates_use_only_hand_offs_before_as_of():
+    from logistics.ml.delivery import handling_time_estimates
+
+    orders = synthetic_orders(n=4)
+    base = pd.Timestamp("2018-01-10 08:00")
+    orders["seller_id"] = ["fast", "fast", "slow", "slow"]
+    orders["purchased_at"] = base - pd.Timedelta(hours=2)
+    orders["approved_at"] = base
+    orders["handed_to_carrier_at"] = [
+        base + pd.Timedelta(days=1),
+        base + pd.Timedelta(days=1),
+        base + pd.Timedelta(days=3),
+        base + pd.Timedelta(days=30),  # after as-of: unknown
+    ]
+    table = handling_time_estimates(orders, as_of="2018-01-20", smoothing=0.0)
+    assert table.to_dict("records") == [
+        {"seller_id": "slow", "handoffs": 1, "median_days": 3.0, "p90_days": 3.0, "expected_days": 3.0},
+        {"seller_id": "fast", "handoffs": 2, "median_days": 1.0, "p90_days": 1.0, "expected_days": 1.0},
+    ]
