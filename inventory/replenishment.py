@@ -163,7 +163,7 @@ def purchase_orders_create_from_suggestions(
     """One draft PurchaseOrder per (supplier, location) holding the open suggestions with a quantity."""
     with transaction.atomic():
         locked = list(
-            ReplenishmentSuggestion.objects.select_for_update()
+            ReplenishmentSuggestion.objects.select_for_update(of=("self",))
             .filter(pk__in=suggestions.values("pk"))
             .select_related("product", "supplier", "location")
             .order_by("pk")
