@@ -8,8 +8,9 @@ Each backend runs in its own process on a fresh database (a temporary SQLite fil
 named in the URL is dropped and created). Per data set it prints rows read, wall seconds, CPU seconds of the
 importing process (the machine is shared: wall time varies with load, CPU time much less), rows per second,
 what was created / updated, and the machine's load average when the run ended. The baseline, measured in
-the same run on the same database, is the naive idempotent import: ``Order.objects.update_or_create`` row by row over the first ``--baseline-rows`` Olist
-orders (rows/s, extrapolated to the whole file). Target: each full import well under 60 s wall.
+the same run on the same database, is the naive idempotent import: ``Order.objects.update_or_create`` row
+by row over the first ``--baseline-rows`` Olist orders (rows/s, extrapolated to the whole file).
+Target: each full import well under 60 s wall on an otherwise idle machine.
 """
 
 from __future__ import annotations
