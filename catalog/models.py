@@ -121,9 +121,13 @@ class CustomerSegmentSnapshot(models.Model):
     """A customer's RFM scores and segment as of a date; one row per customer per recomputation date, so
     movement between segments over time can be followed."""
 
-    # indexed by the (customer, as_of) unique constraint and the (as_of, segment) index: no single-column
-    # indexes, so a million-row snapshot insert maintains three indexes, not five
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="segment_snapshots", db_index=False)
+    # Indexed by the (customer, as_of) unique constraint and the (as_of, segment) index: no single-column
+    # indexes, so a million-row snapshot insert maintains three indexes, not five. No database FK constraint:
+    # rows are only written by rfm_recompute from orders' (constrained) customer ids, and checking a million
+    # deferred FK triggers was a third of the recompute time; Django still cascades deletes of a customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="segment_snapshots", db_index=False, db_constraint=False
+    )
     as_of = models.DateField()
     recency_days = models.PositiveIntegerField(help_text="Days from the last order to the as-of date.")
     frequency = models.PositiveIntegerField(help_text="Orders up to the as-of date.")
