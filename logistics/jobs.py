@@ -29,3 +29,14 @@ def score_delivery(ctx: JobContext, params: dict) -> dict:
     count = delivery_score_open_orders(job=JobRun.objects.get(pk=ctx.job.pk))
     ctx.progress(100, f"{count} orders scored")
     return {"predictions": count}
+
+
+@job_handler("score:order-risk", queue="default", time_limit=900, description="Score new orders for anomalies.")
+def score_order_risk(ctx: JobContext, params: dict) -> dict:
+    """Score every new order without a risk row (unusual value / quantity, state mismatch, bursts)."""
+    from .services import order_risks_score_new
+
+    ctx.progress(5, "scoring new orders")
+    count = order_risks_score_new(limit=int(params.get("limit", 5000)))
+    ctx.progress(100, f"{count} orders scored")
+    return {"scored": count}

@@ -318,3 +318,19 @@ def order_risk_clear_and_allocate(*, risks, user=None) -> tuple[int, list[str]]:
         except AllocationError as exc:
             failed.append(str(exc))
     return allocated, failed
+
+
+def order_risks_score_new(*, limit: int = 5000) -> int:
+    """Score every not-yet-allocated order (created / approved) that has no risk row; returns how many."""
+    from orders.models import Order
+
+    pending = (
+        Order.objects.filter(status__in=[Order.Status.CREATED, Order.Status.APPROVED], risk__isnull=True)
+        .order_by("purchased_at", "pk")
+        .only("pk")[:limit]
+    )
+    count = 0
+    for order in pending:
+        order_risk_score(order=order)
+        count += 1
+    return count

@@ -105,3 +105,15 @@ def test_clear_and_allocate_reserves_the_reviewed_order():
     risk.refresh_from_db()
     assert risk.status == OrderRisk.Status.CLEARED
     assert Allocation.objects.get().location == location
+
+
+@pytest.mark.django_db
+def test_score_order_risk_command_scores_new_orders_once():
+    from django.core.management import call_command
+
+    new = OrderFactory(status="approved")
+    OrderLineFactory(order=new)
+    OrderFactory(status="delivered")
+    call_command("score_order_risk")
+    call_command("score_order_risk")
+    assert list(OrderRisk.objects.values_list("order_id", flat=True)) == [new.pk]
