@@ -119,3 +119,24 @@ def test_sql_segment_map_agrees_with_python_for_every_score_pair(db):
         from_sql = {(r, f): segment for r, f, segment in cursor.fetchall()}
 
     assert from_sql == {(r, f): str(segment_for_scores(r, f)) for r, f in pairs}
+
+
+def test_deleting_a_customer_deletes_its_snapshots(db):
+    customer = CustomerFactory()
+    CustomerSegmentSnapshot.objects.create(
+        customer=customer,
+        as_of=AS_OF,
+        recency_days=1,
+        frequency=1,
+        monetary=Decimal("1"),
+        recency_score=5,
+        frequency_score=1,
+        monetary_score=1,
+        segment="new",
+    )
+    other = CustomerFactory()
+
+    customer.delete()  # orders would PROTECT; this customer has none
+
+    assert CustomerSegmentSnapshot.objects.count() == 0
+    assert type(other).objects.filter(pk=other.pk).exists()
