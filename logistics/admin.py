@@ -2,11 +2,13 @@
 
 from datetime import date
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
 from ecomops.jobs import job_start
+from inventory.models import Location
 
 from .models import (
     LIKELY_LATE_RISK,
@@ -154,6 +156,14 @@ class OrderRiskAdmin(admin.ModelAdmin):
         self.message_user(request, f"{updated} orders held", messages.SUCCESS)
 
 
+class PlanRoutesForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True).order_by("code"))
+    date = forms.DateField(help_text="YYYY-MM-DD")
+    vehicle_capacity = forms.IntegerField(min_value=1, help_text="grams per vehicle")
+    vehicles = forms.IntegerField(min_value=1, max_value=500)
+    seconds = forms.FloatField(min_value=0.1, max_value=60, initial=2.0, help_text="solver time limit")
+
+
 class RouteStopInline(admin.TabularInline):
     model = RouteStop
     extra = 0
@@ -173,3 +183,44 @@ class RoutePlanAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        from django.urls import path
+
+        custom = [path("plan/", self.admin_site.admin_view(self.plan_view), name="logistics_routeplan_plan")]
+        return custom + super().get_urls()
+
+    def plan_view(self, request):
+        """A form (location, date, capacity, vehicles, seconds) that calls ``route_plan_create``."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseRedirect
+        from django.template.response import TemplateResponse
+        from django.urls import reverse
+
+        from .routing import RoutingError, route_plan_create
+
+        if not request.user.has_perm("logistics.add_routeplan"):
+            raise PermissionDenied
+        form = PlanRoutesForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                plan = route_plan_create(
+                    location=data["location"],
+                    day=data["date"],
+                    vehicle_capacity=data["vehicle_capacity"],
+                    vehicles=data["vehicles"],
+                    seconds=data["seconds"],
+                )
+            except (RoutingError, ValueError) as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"planned {plan}", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:logistics_routeplan_change", args=[plan.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": "Plan routes",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "logistics/plan_routes.html", context)

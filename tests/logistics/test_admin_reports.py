@@ -117,3 +117,14 @@ def test_score_order_risk_command_scores_new_orders_once():
     call_command("score_order_risk")
     call_command("score_order_risk")
     assert list(OrderRisk.objects.values_list("order_id", flat=True)) == [new.pk]
+
+
+def test_plan_routes_admin_form_reports_the_reason(staff_client):
+    location = LocationFactory(code="HUB", latitude=-23.5, longitude=-46.6)
+    url = reverse("admin:logistics_routeplan_plan")
+    assert staff_client.get(url).status_code == 200
+    response = staff_client.post(
+        url, {"location": location.pk, "date": "2018-03-05", "vehicle_capacity": 1000, "vehicles": 1, "seconds": 0.2}
+    )
+    assert response.status_code == 200
+    assert "no open shipments from HUB on 2018-03-05" in response.content.decode()
