@@ -60,7 +60,8 @@ def evaluate(name: str, df: pd.DataFrame) -> dict:
         diff = 100 * (fitted / published - 1)
         worst = max(worst, abs(diff))
         print(f"{key:<8}{fitted:>10.4f}{published:>11.3f}{diff:>+9.2f}")
-    print(f"{'LL':<8}{model.log_likelihood_:>10.1f}{PUBLISHED_LL:>11.1f}")
+    published_ll = f"{PUBLISHED_LL:>11.1f}" if "sample" in name else f"{'(sample)':>11}"
+    print(f"{'LL':<8}{model.log_likelihood_:>10.1f}{published_ll}")
     g = spend.params_
     print(f"Gamma-Gamma p={g.p:.3f} q={g.q:.3f} v={g.v:.3f} (published, sample: p 6.25 q 3.74 v 15.44)")
 
