@@ -75,3 +75,23 @@ def test_predict_delivery_rejects_a_bad_date_and_too_little_history():
     with pytest.raises(CommandError, match="need at least 30 to train"):
         call_command("predict_delivery", "--as-of", "2017-12-01")
     assert DeliveryPrediction.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_open_orders_are_rescored_with_the_active_model():
+    from logistics.services import delivery_score_open_orders
+
+    orders = delivery_history()
+    call_command("predict_delivery", "--as-of", "2017-12-01")
+    in_flight = orders[-1]
+    in_flight.delivered_at = None
+    in_flight.status = "shipped"
+    in_flight.save(update_fields=["delivered_at", "status"])
+    now = in_flight.purchased_at + timedelta(days=60)
+
+    assert delivery_score_open_orders(now=now) == 1
+
+    prediction = DeliveryPrediction.objects.get(order=in_flight, as_of=now.date())
+    # 60 days in flight is far past any promise this history supports: certainly late
+    assert prediction.late_risk == 1.0
+    assert prediction.model_version.version == 1
