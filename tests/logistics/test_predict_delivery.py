@@ -95,3 +95,16 @@ def test_open_orders_are_rescored_with_the_active_model():
     # 60 days in flight is far past any promise this history supports: certainly late
     assert prediction.late_risk == 1.0
     assert prediction.model_version.version == 1
+
+
+@pytest.mark.django_db
+def test_train_delivery_job_predicts_and_records_the_result(django_capture_on_commit_callbacks):
+    from ecomops.jobs import job_start
+    from ecomops.models import JobRun
+
+    delivery_history()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(kind="train:delivery", parameters={"as_of": "2017-12-01"}, requested_via="test")
+    job.refresh_from_db()
+    assert (job.state, job.error) == (JobRun.State.SUCCEEDED, "")
+    assert job.result == {"version": 1, "status": "active", "predictions": 14}
