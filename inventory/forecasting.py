@@ -120,7 +120,7 @@ def order_demand_daily(*, before: date) -> pd.DataFrame:
                     "product_id": product_id,
                     "location_id": location_id,
                     "ds": grid,
-                    "y": filled["y"].fillna(0.0).to_numpy(),
+                    "y": pd.to_numeric(filled["y"], errors="coerce").fillna(0.0).to_numpy(dtype=float),
                     "price": pd.to_numeric(filled["price"], errors="coerce").to_numpy(dtype=float),
                 }
             )

@@ -110,3 +110,27 @@ def test_command_rejects_bad_dates(db):
         call_command("forecast_demand", "--as-of", "2018-13-01", "--horizon", "3")
     with pytest.raises(CommandError, match="--horizon must be between 1 and 366"):
         call_command("forecast_demand", "--as-of", "2018-03-01", "--horizon", "0")
+
+
+def test_train_demand_job_registers_a_version_trained_by_the_job(history, settings):
+    from ecomops.jobs import job_create, job_run
+    from ecomops.models import JobRun
+
+    settings.ECOMOPS_DEMAND_GLOBAL_PARAMS = {"max_iter": 20, "max_rows": 5_000}
+    job = job_create(kind="train:demand", parameters={"as_of": AS_OF.isoformat(), "horizon": 5})
+    job = job_run(job_id=job.pk)
+    assert job.state == JobRun.State.SUCCEEDED and job.progress == 100
+    version = ModelVersion.objects.get(registered_model__name="demand", version=job.result["version"])
+    assert version.trained_by_job_id == job.pk
+    assert job.result["rows"] == 2 * 5 == DemandForecast.objects.filter(model_version=version).count()
+    assert "[ 98%]" in job.log
+
+
+def test_train_demand_job_with_a_bad_horizon_fails_with_the_reason(db):
+    from ecomops.jobs import job_create, job_run
+    from ecomops.models import JobRun
+
+    job = job_run(job_id=job_create(kind="train:demand", parameters={"as_of": "2018-04-01", "horizon": "many"}).pk)
+    assert job.state == JobRun.State.FAILED
+    assert job.error == "ValueError: horizon: not a whole number of periods: 'many'"
+    assert ModelVersion.objects.count() == 0
