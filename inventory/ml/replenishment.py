@@ -2,7 +2,8 @@
 
 Policy: periodic review (every ``review_days``) with an order-up-to level S and a reorder point s. Demand
 uncertainty comes from the forecast's own quantiles (sigma per period = (P90 - P10) / (2 * z_0.9)), lead-time
-uncertainty from the supplier's lead-time standard deviation:
+uncertainty from the supplier's lead-time standard deviation; mean demand per period from Swanson's rule
+(0.3 P10 + 0.4 P50 + 0.3 P90), which keeps right-skewed (promotion-driven) demand from being understated:
 
     sigma_P = sqrt(P * sigma_day^2 + d^2 * sigma_L^2)      over the protection interval P = L + R days
     safety stock = z(service level) * sigma_P
@@ -82,10 +83,12 @@ def _daily_rates(item: ItemInput, days: float) -> tuple[float, float]:
     if len(p50) == 0:
         return 0.0, 0.0
     periods = max(1, min(len(p50), math.ceil(days / item.period_days)))
-    mean = float(p50[:periods].mean()) / item.period_days
-    sigma_period = (np.asarray(item.p90[:periods], dtype=float) - np.asarray(item.p10[:periods], dtype=float)) / (
-        2 * Z90
-    )
+    # Swanson's rule: mean ~ 0.3 P10 + 0.4 P50 + 0.3 P90. Demand is right-skewed (promotions), so the median
+    # alone would understate the mean and with it every stock level.
+    p10 = np.asarray(item.p10[:periods], dtype=float)
+    p90 = np.asarray(item.p90[:periods], dtype=float)
+    mean = float((0.3 * p10 + 0.4 * p50[:periods] + 0.3 * p90).mean()) / item.period_days
+    sigma_period = (p90 - p10) / (2 * Z90)
     sigma_day = float(np.sqrt(np.mean(np.maximum(sigma_period, 0) ** 2) / item.period_days))
     return mean, sigma_day
 
