@@ -114,6 +114,7 @@ def baseline(backend: str, limit: int) -> dict:
         "rows": limit,
         "wall": wall,
         "cpu": cpu,
+        "load": os.getloadavg()[0],
     }
 
 
