@@ -174,7 +174,16 @@ class RouteStopInline(admin.TabularInline):
 
 @admin.register(RoutePlan)
 class RoutePlanAdmin(admin.ModelAdmin):
-    list_display = ["pk", "location", "date", "routes_used", "total_distance_km", "is_feasible", "runtime_seconds"]
+    list_display = [
+        "pk",
+        "location",
+        "date",
+        "routes_used",
+        "total_distance_km",
+        "is_feasible",
+        "runtime_seconds",
+        "map_link",
+    ]
     list_filter = ["date", "location", "is_feasible"]
     list_select_related = ["location"]
     readonly_fields = ["total_distance_km", "routes_used", "is_feasible", "solver", "runtime_seconds", "unplanned"]
@@ -183,6 +192,13 @@ class RoutePlanAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="map / CSV")
+    def map_link(self, obj):
+        from django.urls import reverse
+
+        url = reverse("logistics_reports:route_plan", args=[obj.pk])
+        return format_html('<a href="{}">map</a> · <a href="{}?format=csv">CSV</a>', url, url)
 
     def get_urls(self):
         from django.urls import path

@@ -1,5 +1,7 @@
 """Allocation of orders to locations: nearest with stock, all-or-nothing, idempotent, release on cancel."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from inventory.allocation import AllocationError, order_allocate, order_allocation_release, order_cancel
@@ -119,3 +121,19 @@ def test_cancel_releases_the_reservation_once(world):
     assert list(Allocation.objects.values_list("status", flat=True)) == ["released"]
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELED
+
+
+def test_allocate_orders_command_allocates_what_it_can(world):
+    from django.core.management import call_command
+
+    locations, customer = world
+    product = ProductFactory()
+    _receive(product, locations["sp"], 1)
+    first = OrderFactory(customer=customer, external_id="first", purchased_at=datetime(2018, 3, 1, tzinfo=UTC))
+    second = OrderFactory(customer=customer, external_id="second", purchased_at=datetime(2018, 3, 2, tzinfo=UTC))
+    for order in (first, second):
+        OrderLineFactory(order=order, product=product)
+
+    call_command("allocate_orders")
+
+    assert list(Allocation.objects.values_list("order_line__order__external_id", flat=True)) == ["first"]
