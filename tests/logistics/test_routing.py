@@ -78,3 +78,25 @@ def test_route_plan_without_shipments_says_so():
     with pytest.raises(RoutingError, match="no open shipments from EMPTY on 2018-03-05"):
         route_plan_create(location=depot, day=date(2018, 3, 5), vehicle_capacity=10, vehicles=1)
     assert RoutePlan.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_route_plan_report_draws_the_routes_and_exports_stops(client, operator_user):
+    depot = LocationFactory(code="MAP", latitude=-23.55, longitude=-46.63)
+    ZipAreaFactory(prefix="01310", latitude=-23.56, longitude=-46.65)
+    order = OrderFactory(customer=CustomerFactory(zip_prefix="01310"), shipping_zip_prefix="01310")
+    line = OrderLineFactory(order=order, product=ProductFactory(weight_g=500))
+    Allocation.objects.create(order_line=line, location=depot, quantity=1)
+    shipment = ShipmentFactory(order=order, shipped_at=datetime(2018, 3, 5, 8, tzinfo=UTC))
+    plan = route_plan_create(location=depot, day=date(2018, 3, 5), vehicle_capacity=1000, vehicles=1, seconds=0.2)
+    client.force_login(operator_user)
+    url = f"/reports/logistics/route-plans/{plan.pk}/"
+
+    page = client.get(url)
+    csv = client.get(url, {"format": "csv"}).content.decode().splitlines()
+
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()
+    assert csv[0] == "route_number,sequence,shipment_id,latitude,longitude,load,distance_from_previous_km"
+    assert csv[1].startswith(f"1,1,{shipment.pk},-23.56,-46.65,500,")
+    assert client.get("/reports/logistics/route-plans/999999/").status_code == 400
