@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
@@ -442,7 +442,7 @@ def reply_templates_seed() -> int:
     return created
 
 
-CUSTOMER_SERVICE_GROUP = "Customer service"
+CUSTOMER_SERVICE_GROUP = "customer-service agent"
 CUSTOMER_SERVICE_PERMISSIONS = [
     ("feedback", "view_review"),
     ("feedback", "view_reviewanalysis"),
@@ -463,12 +463,12 @@ CUSTOMER_SERVICE_PERMISSIONS = [
 
 
 def customer_service_group_setup() -> Group:
-    """The agents' group with exactly these permissions (no pricing, no inventory)."""
-    group, _ = Group.objects.get_or_create(name=CUSTOMER_SERVICE_GROUP)
-    permissions = []
-    for app_label, codename in CUSTOMER_SERVICE_PERMISSIONS:
-        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-        if permission is not None:
-            permissions.append(permission)
-    group.permissions.set(permissions)
-    return group
+    """The agents' group (the ``customer-service agent`` role of ``access.roles``), synced to exactly its grants.
+
+    The permission list above is the feedback app's statement of what agents need; the access app builds the
+    role from it, so there is one agents' group, not two.
+    """
+    from access.roles import sync_roles
+
+    sync_roles()
+    return Group.objects.get(name=CUSTOMER_SERVICE_GROUP)

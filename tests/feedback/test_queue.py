@@ -217,6 +217,7 @@ def test_queue_list_query_count_is_constant(api_client, django_assert_max_num_qu
 def test_customer_service_group_has_no_pricing_or_inventory_permissions(db):
     group = queue.customer_service_group_setup()
     apps = set(group.permissions.values_list("content_type__app_label", flat=True))
-    assert apps <= {"feedback", "orders", "logistics", "catalog"}
+    assert apps <= {"feedback", "orders", "logistics", "catalog", "access"}
+    assert group.name == "customer-service agent"
     assert group.permissions.filter(codename="change_queueitem").exists()
     assert not group.permissions.filter(codename__startswith="delete_").exists()
