@@ -26,7 +26,7 @@ class ForecastParams:
 
     candidates: tuple[str, ...] = ("seasonal_naive", "naive", "historic_average", "ses", "croston_sba", "tsb")
     use_global: bool = True
-    selection_margin: float = 0.15
+    selection_margin: float = 0.5  # one backtest fold is noisy: switch away from the global model only on a clear win
     backtest_folds: int = 1
     min_history: int = 4
     global_params: GlobalParams = field(default_factory=GlobalParams)
