@@ -20,6 +20,7 @@ from .models import (
     PriceHistory,
     PriceRecommendation,
     PricingRule,
+    Promotion,
 )
 
 HISTORY_COLUMNS = [
@@ -53,6 +54,10 @@ def sales_history(*, until: date, products: QuerySet[Product] | None = None) -> 
         "on_discount",
     )
     frame = pd.DataFrame(list(rows), columns=HISTORY_COLUMNS)
+    covered = set(frame["product"]) if not frame.empty else set()
+    from_orders = order_sales_weekly(until=until, products=products, exclude_skus=covered)
+    if not from_orders.empty:
+        frame = from_orders if frame.empty else pd.concat([frame, from_orders], ignore_index=True)
     if frame.empty:
         return frame
     frame["price"] = frame["price"].astype(float)
@@ -60,6 +65,56 @@ def sales_history(*, until: date, products: QuerySet[Product] | None = None) -> 
     for column in ("display", "feature", "discount"):
         frame[column] = frame[column].astype(float)
     return frame
+
+
+def order_sales_weekly(
+    *, until: date, products: QuerySet[Product] | None = None, exclude_skus: set[str] = frozenset()
+) -> pd.DataFrame:
+    """Weekly units and average price paid per product and location from the store's own order lines (before
+    ``until``), for products that have no point-of-sale totals; promotion flags from the promotions in force.
+
+    Weeks without a sale are left out: the log-log model has no use for them, and the price actually paid
+    is only known when something sold.
+    """
+    from inventory.forecasting import order_demand_daily
+
+    daily = order_demand_daily(before=until)
+    daily = daily[daily["y"] > 0]
+    if daily.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    if products is not None:
+        daily = daily[daily["product_id"].isin(set(products.values_list("pk", flat=True)))]
+    keys = {
+        pk: (sku, category)
+        for pk, sku, category in Product.objects.filter(pk__in=daily["product_id"].unique()).values_list(
+            "pk", "sku", "category__name"
+        )
+    }
+    codes = dict(Location.objects.filter(pk__in=daily["location_id"].unique()).values_list("pk", "code"))
+    daily = daily.assign(
+        revenue=daily["y"] * daily["price"],
+        period_start=(daily["ds"] - pd.to_timedelta(daily["ds"].dt.weekday, unit="D")).dt.date,
+    )
+    weekly = daily.groupby(["product_id", "location_id", "period_start"], as_index=False).agg(
+        units=("y", "sum"), revenue=("revenue", "sum")
+    )
+    weekly["price"] = weekly["revenue"] / weekly["units"]
+    weekly["product"] = weekly["product_id"].map(lambda pk: keys[pk][0])
+    weekly["category"] = weekly["product_id"].map(lambda pk: keys[pk][1])
+    weekly["location"] = weekly["location_id"].map(codes)
+    weekly = weekly[~weekly["product"].isin(exclude_skus)]
+    promotions = Promotion.objects.filter(product_id__in=weekly["product_id"].unique(), starts_on__lt=until)
+    flags = {kind: set() for kind in Promotion.Kind.values}
+    for product_id, kind, starts_on, ends_on in promotions.values_list("product_id", "kind", "starts_on", "ends_on"):
+        week = starts_on - timedelta(days=starts_on.weekday())
+        while week <= ends_on:
+            flags[kind].add((product_id, week))
+            week += timedelta(days=7)
+    pairs = list(zip(weekly["product_id"], weekly["period_start"], strict=True))
+    weekly["display"] = [pair in flags[Promotion.Kind.DISPLAY] for pair in pairs]
+    weekly["feature"] = [pair in flags[Promotion.Kind.FEATURE] for pair in pairs]
+    weekly["discount"] = [pair in flags[Promotion.Kind.DISCOUNT] for pair in pairs]
+    return weekly[HISTORY_COLUMNS].reset_index(drop=True)
 
 
 def price_in_force(*, product: Product, location: Location | None, on: date) -> Decimal | None:
