@@ -225,6 +225,9 @@ class Row:
             if number is None or not number.is_finite() or number != number.to_integral_value():
                 self.error(column, f"not a whole number: {text!r}")
                 return None
+            if number.adjusted() >= 19:  # no integer column is that wide; int() of 1e999999999 would hang
+                self.error(column, f"{text[:40]!r} is too large a number")
+                return None
             value = int(number)
         if min_value is not None and value < min_value:
             self.error(column, f"{value} is below the minimum {min_value}")
@@ -245,6 +248,9 @@ class Row:
             return None
         if not value.is_finite():
             self.error(column, f"not a finite number: {text!r}")
+            return None
+        if value.adjusted() >= 10:  # checked before quantize(), which raises for 1e999999999
+            self.error(column, f"{text[:40]} is too large")
             return None
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if min_value is not None and value < min_value:
