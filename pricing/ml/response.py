@@ -317,7 +317,11 @@ class PriceResponseModel:
             n = int((rows["location"] == location).sum())
             if location in raw:
                 delta, var, n, _ = raw[location]
-                weights = np.where(np.isfinite(var), tau2 / (tau2 + np.where(np.isfinite(var), var, 1.0)), 0.0)
+                # No between-location variance and no sampling variance (one location fits its product exactly):
+                # nothing to add to the product's coefficients, so the weight is 0 rather than 0/0.
+                denominator = tau2 + np.where(np.isfinite(var), var, 1.0)
+                safe = np.isfinite(var) & (denominator > 0)
+                weights = np.where(safe, tau2 / np.where(safe, denominator, 1.0), 0.0)
                 coef_local = coef_local + weights * delta
                 own_var = product_own_var + (weights[0] * var[0] if np.isfinite(var[0]) else tau2[0])
             positions = rows.index[rows["location"] == location]

@@ -31,3 +31,35 @@ def test_orders_on_or_after_until_are_not_read():
     order = OrderFactory(purchased_at=datetime(2018, 3, 19, 0, 0, tzinfo=UTC))
     OrderLineFactory(order=order, product=product, quantity=5)
     assert sales_history(until=date(2018, 3, 19)).empty
+
+
+def test_products_with_very_few_weeks_get_finite_elasticities():
+    import numpy as np
+    import pandas as pd
+
+    from pricing.ml.response import PriceResponseModel
+
+    rng = np.random.default_rng(3)
+    rows = []
+    # "D" sold in only three weeks: its location-level fit is exact (no residual variance).
+    for product, weeks in (("A", 60), ("B", 60), ("C", 60), ("D", 3)):
+        for week in range(weeks):
+            price = 10 * rng.uniform(0.8, 1.2)
+            rows.append(
+                {
+                    "product": product,
+                    "location": "WEB",
+                    "category": "c",
+                    "period_start": date(2017, 1, 2) + pd.Timedelta(weeks=week),
+                    "units": float(np.exp(5 - 2.0 * np.log(price) + rng.normal(0, 0.05))),
+                    "price": price,
+                    "display": 0.0,
+                    "feature": 0.0,
+                    "discount": 0.0,
+                }
+            )
+    model = PriceResponseModel().fit(pd.DataFrame(rows))
+    elasticities = [fit.own for fit in model.series_.values()]
+    assert len(elasticities) == 4
+    assert all(np.isfinite(e) for e in elasticities)
+    assert all(-2.5 < fit.own < -1.5 for key, fit in model.series_.items() if key[0] != "D")
