@@ -75,6 +75,22 @@ def web_location() -> Location:
 # -- selectors ------------------------------------------------------------------------------------------------
 
 
+def demand_history_end() -> date | None:
+    """The day after the last day with recorded demand (orders or point-of-sale periods), or None."""
+    from django.db.models import Max
+
+    from orders.models import Order
+
+    ends = []
+    last_order = Order.objects.aggregate(last=Max("purchased_at"))["last"]
+    if last_order is not None:
+        ends.append(timezone.localtime(last_order).date() + timedelta(days=1))
+    last_period = SalesObservation.objects.order_by("-period_start").values_list("period_start", "period_days").first()
+    if last_period is not None:
+        ends.append(last_period[0] + timedelta(days=last_period[1]))
+    return max(ends) if ends else None
+
+
 def order_demand_daily(*, before: date) -> pd.DataFrame:
     """Daily units per (product, location) from order lines placed before ``before``: ``product_id, location_id,
     ds, y, price``; zero-filled from each series' first sale to the day before ``before``."""

@@ -11,10 +11,20 @@ from ecomops.jobs import JobContext, job_handler
 DEFAULT_HORIZON = 28
 
 
+def _default_as_of() -> date:
+    """Today, or the day after the last recorded sale when the history stops earlier (an imported archive):
+    forecasting from today would otherwise pad years of empty days onto every series."""
+    from .forecasting import demand_history_end
+
+    today = timezone.now().date()
+    end = demand_history_end()
+    return min(today, end) if end else today
+
+
 def _params(params: dict) -> tuple[date, int]:
     raw = params.get("as_of")
     try:
-        as_of = date.fromisoformat(str(raw)) if raw else timezone.now().date()
+        as_of = date.fromisoformat(str(raw)) if raw else _default_as_of()
     except ValueError:
         raise ValueError(f"as_of: not a date (YYYY-MM-DD): {raw!r}") from None
     try:
