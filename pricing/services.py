@@ -426,6 +426,17 @@ def price_plan(
     else:
         row.price, row.source, row.created_by, row.note = price, source, user, reason[:255]
         row.save(update_fields=["price", "source", "created_by", "note", "updated_at"])
+    today = timezone.localdate()
+    if location is None and effective_from <= today:
+        # Our own price moved: re-check it against each competitor's latest observation of the last 30 days.
+        recent = CompetitorPrice.objects.filter(
+            product=product, observed_at__gte=timezone.now() - timedelta(days=COMPETITOR_ALERT_WINDOW_DAYS)
+        ).order_by("competitor", "-observed_at")
+        latest = {}
+        for observation in recent:
+            latest.setdefault(observation.competitor, observation)
+        for observation in latest.values():
+            competitor_alert_check(competitor_price=observation, on=today)
     _audit(
         product=product,
         location=location,
@@ -442,6 +453,9 @@ def price_plan(
 
 
 # --------------------------------------------------------------------------- competitors
+
+
+COMPETITOR_ALERT_WINDOW_DAYS = 30
 
 
 def competitor_price_record(
@@ -461,10 +475,12 @@ def competitor_price_record(
     return observation, created
 
 
-def competitor_alert_check(*, competitor_price: CompetitorPrice) -> CompetitorPriceAlert | None:
-    """Open an alert when our price on the observation day is more than the category threshold away from it."""
+def competitor_alert_check(*, competitor_price: CompetitorPrice, on: date | None = None) -> CompetitorPriceAlert | None:
+    """Open an alert when our price (on the observation day, or on ``on``) is more than the category threshold
+    away from the competitor's; close an open one when it no longer is."""
     product = competitor_price.product
-    ours = selectors.price_in_force(product=product, location=None, on=timezone.localdate(competitor_price.observed_at))
+    day = on or timezone.localdate(competitor_price.observed_at)
+    ours = selectors.price_in_force(product=product, location=None, on=day)
     if ours is None:
         return None
     rule = selectors.pricing_rule_for(category=product.category)

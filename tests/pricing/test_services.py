@@ -247,3 +247,44 @@ def test_planned_display_raises_expected_units(trained, market):
     _, coefficients = model_version_load(version=trained).coefficients("SIM-001", "LOC-1")
     assert np.log(units_after["LOC-1"] / units_before["LOC-1"]) == pytest.approx(coefficients["display"])
     assert 0.1 < coefficients["display"] < 0.7
+
+
+@pytest.mark.django_db
+def test_changing_our_price_opens_and_closes_alerts_against_recent_competitor_prices():
+    category = CategoryFactory()
+    PricingRuleFactory(category=category, alert_threshold=Decimal("0.10"))
+    product = ProductFactory(category=category)
+    today = timezone.localdate()
+    PriceHistoryFactory(product=product, price=Decimal("10.00"), effective_from=today - timedelta(days=60))
+    observation, _ = services.competitor_price_record(
+        product=product, competitor="a", price=Decimal("10.00"), observed_at=timezone.now() - timedelta(days=2)
+    )
+    assert not CompetitorPriceAlert.objects.exists()
+
+    services.price_plan(product=product, location=None, price=Decimal("12.50"), effective_from=today)
+    alert = CompetitorPriceAlert.objects.get()
+    assert (alert.competitor_price, alert.direction, alert.gap, alert.our_price) == (
+        observation,
+        "above",
+        Decimal("0.2500"),
+        Decimal("12.5000"),
+    )
+
+    services.price_plan(product=product, location=None, price=Decimal("10.50"), effective_from=today)
+    assert not CompetitorPriceAlert.objects.filter(status="open").exists()
+
+
+@pytest.mark.django_db
+def test_a_planned_future_price_does_not_raise_alerts_today():
+    category = CategoryFactory()
+    PricingRuleFactory(category=category, alert_threshold=Decimal("0.10"))
+    product = ProductFactory(category=category)
+    today = timezone.localdate()
+    PriceHistoryFactory(product=product, price=Decimal("10.00"), effective_from=today - timedelta(days=60))
+    services.competitor_price_record(
+        product=product, competitor="a", price=Decimal("10.00"), observed_at=timezone.now() - timedelta(days=1)
+    )
+    services.price_plan(
+        product=product, location=None, price=Decimal("15.00"), effective_from=today + timedelta(days=7)
+    )
+    assert not CompetitorPriceAlert.objects.exists()
