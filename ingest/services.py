@@ -130,28 +130,15 @@ def demo_setup(
 
     user = demo_operator_setup()
     write(f"Demo operator: {user.username} / {DEMO_PASSWORD} (staff, not superuser)")
-    from django.core.management import call_command
+    from feedback.services import topic_keywords_seed
+    from feedback.services_queue import reply_templates_seed
 
     # Editable topic keywords and reply templates, so the review queue works from the first login.
-    call_command("setup_feedback", stdout=_Writer(write))
+    write(f"Feedback: {topic_keywords_seed()} topic keywords and {reply_templates_seed()} reply templates seeded")
 
     if train:
         _train(outcome, write, budget_seconds=train_budget_seconds - (time.monotonic() - started))
     return outcome
-
-
-class _Writer:
-    """A file-like adapter so a management command's output goes through ``write``."""
-
-    def __init__(self, write: Callable[[str], None]):
-        self._write = write
-
-    def write(self, text: str) -> None:
-        if text.strip():
-            self._write(text.rstrip("\n"))
-
-    def flush(self) -> None:
-        pass
 
 
 def _demo_anchor() -> date | None:

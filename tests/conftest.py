@@ -1,10 +1,18 @@
 """Shared fixtures. Tests run on SQLite by default and on Postgres + Redis when DATABASE_URL says so."""
 
+import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore the same examples on every run, so CI is reproducible; explore freely locally with
+# HYPOTHESIS_PROFILE=explore.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED_DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
 

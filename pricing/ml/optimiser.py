@@ -170,7 +170,9 @@ def optimise_price(inp: PricingInput, rules: PricingRules, *, curve_points: int 
             cap = upper if math.isfinite(upper) else p0 * 3
             floor = p0
             if inp.elasticity < 0 and 0 < inp.stock_available < inp.expected_units:
-                log_floor = math.log(p0) + math.log(inp.stock_available / inp.expected_units) / inp.elasticity
+                log_floor = (
+                    math.log(p0) + (math.log(inp.stock_available) - math.log(inp.expected_units)) / inp.elasticity
+                )
                 floor = math.exp(min(log_floor, math.log(cap))) if cap > 0 else p0
             # as high as the other rules allow, never beyond them (no stock at all: simply no markdown)
             apply("stock_scarce", max(min(floor, cap), p0), None)

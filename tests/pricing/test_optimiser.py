@@ -172,3 +172,12 @@ def test_hard_rules_are_never_broken_unless_reported_as_conflict(
     if ending and "relaxed" not in rec.binding_rule:
         assert f"{rec.price:.2f}".endswith(ending)
     assert rec.binding_rule
+
+
+def test_scarce_stock_so_small_that_the_stock_to_demand_ratio_underflows():
+    # Found by the property test above: 5e-324 / 100 is 0.0 in floating point, whose log is undefined.
+    rules = PricingRules(overstock_days=60, scarce_days=10)
+    inp = PricingInput(current_price=10.0, unit_cost=5.0, elasticity=-2.0, expected_units=100.0, stock_available=5e-324)
+    rec = optimise_price(inp, rules)
+    assert rec.price >= 10.0
+    assert not rule_violations(inp, rules, rec.price)
