@@ -37,7 +37,11 @@ class _Facts(dict):
 
 def unknown_placeholders(template: str) -> list[str]:
     """Placeholders in ``template`` that are not among ``PLACEHOLDERS`` (a typo an operator should fix)."""
-    names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError as exc:
+        # A lone "{" or "}" is a mistake the operator must see, not a crash: report it as the unknown part.
+        return [f"malformed braces ({exc})"]
     return sorted({name for name in names if name not in PLACEHOLDERS})
 
 

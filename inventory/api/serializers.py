@@ -202,7 +202,8 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_by", "approved_by", "approved_at", "created_at", "updated_at"]
+        # Status moves only through actions (approve) so approval is always recorded with who and when.
+        read_only_fields = ["id", "status", "created_by", "approved_by", "approved_at", "created_at", "updated_at"]
 
 
 class SalesObservationSerializer(serializers.ModelSerializer):

@@ -1,7 +1,9 @@
 """ViewSets of the inventory API. Stock changes only through the ledger (``/stock-movements/``)."""
 
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
@@ -161,6 +163,19 @@ class PurchaseOrderViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
+
+    @extend_schema(request=None, responses={200: serializers.PurchaseOrderSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """A planner approves a draft purchase order (recorded with who and when); other states answer 409."""
+        from inventory.replenishment import purchase_orders_approve
+
+        if not request.user.has_perm("inventory.change_purchaseorder"):
+            self.permission_denied(request, message="approving needs the change permission on purchase orders")
+        order = self.get_object()
+        if not purchase_orders_approve(orders=PurchaseOrder.objects.filter(pk=order.pk), user=request.user):
+            return Response({"detail": f"purchase order {order.number} is {order.status}, not draft"}, status=409)
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
 
 class PurchaseOrderLineViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):

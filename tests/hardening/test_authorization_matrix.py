@@ -76,6 +76,7 @@ API_ROUTES: dict[str, dict[str, str]] = {
     "supplierproduct-detail": {"GET": "view"},
     "purchaseorder-list": {"GET": "view"},
     "purchaseorder-detail": {"GET": "view"},
+    "purchaseorder-approve": {"POST": "change"},
     "purchaseorderline-list": {"GET": "view"},
     "purchaseorderline-detail": {"GET": "view"},
     "salesobservation-list": {"GET": "view"},

@@ -75,10 +75,6 @@ def test_privileged_fields_are_read_only(name, viewset):
     assert writable == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SECURITY.md F1: PurchaseOrder.status is writable through PATCH, bypassing the approval flow",
-)
 def test_purchase_order_status_is_not_writable():
     from inventory.api.views import PurchaseOrderViewSet
 
