@@ -162,7 +162,16 @@ def test_load_writes_every_row_and_a_second_load_changes_nothing(small):
 def test_setup_demo_without_real_data_loads_the_synthetic_store_and_the_operator(tmp_path):
     out = io.StringIO()
     call_command(
-        "setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out
+        "setup_demo",
+        "--data-dir",
+        str(tmp_path),
+        "--days",
+        "30",
+        "--end",
+        "2025-03-31",
+        "--no-train",
+        "--allow-without-debug",
+        stdout=out,
     )
 
     assert "Demo ready: synthetic store (seed 2026, 30 days to 2025-03-31)." in out.getvalue()
@@ -182,7 +191,16 @@ def test_setup_demo_without_real_data_loads_the_synthetic_store_and_the_operator
     # again, anchored on the first run's end date: nothing changes
     out = io.StringIO()
     call_command(
-        "setup_demo", "--data-dir", str(tmp_path), "--days", "30", "--end", "2025-03-31", "--no-train", stdout=out
+        "setup_demo",
+        "--data-dir",
+        str(tmp_path),
+        "--days",
+        "30",
+        "--end",
+        "2025-03-31",
+        "--no-train",
+        "--allow-without-debug",
+        stdout=out,
     )
     assert "total: 0 created, 0 updated, 0 rows rejected (0 reasons)" in out.getvalue()
     assert get_user_model().objects.filter(username="demo").count() == 1
@@ -232,3 +250,13 @@ def test_setup_demo_leaves_slow_training_to_the_background(tmp_path, settings):
         outcome.trained == f"still training in the background (pid 4243); progress in {tmp_path / 'train_models.log'}"
     )
     assert 0 < slow.wait.call_args.kwargs["timeout"] <= 170
+
+
+def test_setup_demo_refuses_to_create_the_published_login_with_debug_off(settings, db):
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("setup_demo", "--no-train")
+    assert not get_user_model().objects.filter(username="demo").exists()

@@ -25,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=DemoSpec.days, help="Days of synthetic orders")
         parser.add_argument("--no-train", action="store_true", help="Do not run train_models")
         parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Run even with DEBUG off (the demo login has a published password)",
+        )
+        parser.add_argument(
             "--train-budget",
             type=float,
             default=DEMO_BUDGET_SECONDS,
@@ -42,8 +47,16 @@ class Command(BaseCommand):
         days=None,
         no_train=False,
         train_budget=None,
+        allow_without_debug=False,
         **options,
     ):
+        from django.conf import settings
+
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError(
+                "setup_demo creates a login whose password is published in the README; it refuses to run with "
+                "DEBUG off (a production settings file). Pass --allow-without-debug for a demo server."
+            )
         spec = None
         if end is not None or seed != DemoSpec.seed or days != DemoSpec.days:
             if days < 28:
