@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from access.pii import mask_pii, user_sees_personal_data
 from feedback.models import QueueItem, QueueNote, ReplyTemplate, Review, ReviewAnalysis, ReviewReply, TopicKeyword
 from feedback.services import MAX_ANALYZE_TEXTS
 
@@ -55,6 +56,15 @@ class ReviewSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["order", "answered_at", "analysis", "created_at", "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not self.context.setdefault("_sees_pii", user_sees_personal_data(request.user)):
+            # E-mails, phones, CPF/CNPJ numbers and addresses customers wrote into a review are masked for roles
+            # without access.view_personal_data.
+            data["title"], data["text"] = mask_pii(data["title"]), mask_pii(data["text"])
+        return data
 
 
 class ReviewBulkRowSerializer(serializers.Serializer):
