@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -32,6 +34,16 @@ class RecommendedProductSerializer(serializers.Serializer):
     list_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     score = serializers.FloatField()
     reason = serializers.CharField()
+
+
+LIMIT_PARAMETER = OpenApiParameter("limit", int, description="How many products (1-50, default 10).")
+
+
+def _recommendations_response(key: str):
+    return inline_serializer(
+        name=f"{key.title()}RecommendationsResponse",
+        fields={key: serializers.IntegerField(), "results": RecommendedProductSerializer(many=True)},
+    )
 
 
 def _limit(request, default: int = 10) -> int:
@@ -71,6 +83,7 @@ class CustomerRecommendationsView(APIView):
 
     queryset = CustomerRecommendation.objects.none()
 
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=_recommendations_response("customer"))
     def get(self, request, pk: int):
         customer = get_object_or_404(Customer, pk=pk)
         items = svc.customer_recommendations(customer=customer, limit=_limit(request))
@@ -84,6 +97,7 @@ class ProductBoughtTogetherView(APIView):
 
     queryset = ProductAssociation.objects.none()
 
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=_recommendations_response("product"))
     def get(self, request, pk: int):
         product = get_object_or_404(Product, pk=pk)
         items = svc.product_bought_together(product=product, limit=_limit(request))
@@ -97,6 +111,7 @@ class CustomerAnalyticsView(APIView):
 
     queryset = CustomerScore.objects.none()
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
         customer = get_object_or_404(Customer, pk=pk)
         return Response({"customer": customer.pk, **svc.customer_analytics(customer=customer)})
@@ -220,6 +235,16 @@ class CustomerAnalyticsTrainView(APIView):
 
     queryset = CustomerScore.objects.none()
 
+    @extend_schema(
+        request=inline_serializer(
+            name="CustomerAnalyticsTrainRequest",
+            fields={
+                "kind": serializers.ChoiceField(choices=["customers", "recommendations"], default="customers"),
+                "as_of": serializers.DateField(required=False),
+            },
+        ),
+        responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         from ecomops.jobs import job_start
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ecomops.jobs import get_job_handler, job_parameters_clean
@@ -138,10 +139,12 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
     def _versions(self, model: RegisteredModel) -> list[ModelVersion]:
         return sorted(model.versions.all(), key=lambda v: -v.version)  # prefetched by the view
 
+    @extend_schema_field(ModelVersionSummarySerializer(allow_null=True))
     def get_active_version(self, model: RegisteredModel):
         active = next((v for v in self._versions(model) if v.status == ModelVersion.Status.ACTIVE), None)
         return ModelVersionSummarySerializer(active).data if active else None
 
+    @extend_schema_field(ModelVersionSummarySerializer(many=True))
     def get_versions(self, model: RegisteredModel):
         return ModelVersionSummarySerializer(self._versions(model), many=True).data
 

@@ -174,6 +174,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "state"; name each choice set after its model in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "ecomops.models.JobRun.State",
+        "QueueItemStateEnum": "feedback.models.QueueItem.State",
+        "ModelVersionStatusEnum": "ecomops.models.ModelVersion.Status",
+        "ProductStatusEnum": "catalog.models.Product.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PurchaseOrderStatusEnum": "inventory.models.PurchaseOrder.Status",
+        "AllocationStatusEnum": "inventory.models.Allocation.Status",
+        "ReplenishmentSuggestionStatusEnum": "inventory.models.ReplenishmentSuggestion.Status",
+        "PriceRecommendationStatusEnum": "pricing.models.PriceRecommendation.Status",
+        "CompetitorPriceAlertStatusEnum": "pricing.models.CompetitorPriceAlert.Status",
+        "ShipmentStatusEnum": "logistics.models.Shipment.Status",
+        "OrderRiskStatusEnum": "logistics.models.OrderRisk.Status",
+        "SentimentEnum": "feedback.models.Review.Label",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------------------
