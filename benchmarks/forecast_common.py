@@ -25,6 +25,15 @@ from inventory.ml.metrics import mase_scale, overall_metrics, series_metrics  # 
 from inventory.ml.panel import Panel  # noqa: E402
 
 
+def actual_matrix(panel: Panel, test: pd.DataFrame, period_days: int = 7) -> np.ndarray:
+    """Held-out ``y`` as a series × horizon matrix aligned with ``panel`` (NaN where a week is missing)."""
+    actual = np.full((panel.n_series, panel.horizon), np.nan)
+    row = {sid: i for i, sid in enumerate(panel.series_ids)}
+    offset = (pd.to_datetime(test["ds"]) - panel.dates[panel.n_history]) / pd.Timedelta(days=period_days)
+    actual[test["series_id"].map(row).to_numpy(), offset.round().astype(int).to_numpy()] = test["y"].to_numpy()
+    return actual
+
+
 def score(panel: Panel, actual: np.ndarray, p50, p10=None, p90=None) -> dict[str, float]:
     scale = mase_scale(panel.y)
     per = series_metrics(actual=actual, p50=p50, p10=p10, p90=p90, scale=scale)

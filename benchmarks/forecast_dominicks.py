@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from forecast_common import (
     DATA,
+    actual_matrix,
     ecomops_rows,
     plain_global_rows,
     print_table,
@@ -43,11 +44,7 @@ def load(holdout: int):
     test = raw.loc[raw["week"] >= cutoff, cols]
     static = raw[["series_id", "store"]].drop_duplicates().rename(columns={"store": "group"})
     panel = build_panel(history, future=test.drop(columns="y"), horizon=holdout, static=static, freq="W")
-    actual = np.full((panel.n_series, panel.horizon), np.nan)
-    row = {sid: i for i, sid in enumerate(panel.series_ids)}
-    cols_idx = ((pd.to_datetime(test["ds"]) - panel.dates[panel.n_history]) / pd.Timedelta(days=7)).round().astype(int)
-    actual[test["series_id"].map(row).to_numpy(), cols_idx.to_numpy()] = test["y"].to_numpy()
-    return panel, actual
+    return panel, actual_matrix(panel, test)
 
 
 def main() -> None:

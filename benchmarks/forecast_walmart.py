@@ -13,7 +13,15 @@ import time
 
 import numpy as np
 import pandas as pd
-from forecast_common import DATA, ecomops_rows, plain_global_rows, print_table, statsforecast_rows, univariate_rows
+from forecast_common import (
+    DATA,
+    actual_matrix,
+    ecomops_rows,
+    plain_global_rows,
+    print_table,
+    statsforecast_rows,
+    univariate_rows,
+)
 
 from inventory.ml.panel import build_panel
 
@@ -29,11 +37,7 @@ def load(holdout: int):
     cols = ["series_id", "ds", "y", "holiday_week"]
     history, test = raw.loc[raw["ds"] < cutoff, cols], raw.loc[raw["ds"] >= cutoff, cols]
     panel = build_panel(history, future=test.drop(columns="y"), horizon=holdout, freq="W", country="US")
-    actual = np.full((panel.n_series, panel.horizon), np.nan)
-    row = {sid: i for i, sid in enumerate(panel.series_ids)}
-    col = ((test["ds"] - panel.dates[panel.n_history]) / pd.Timedelta(days=7)).round().astype(int)
-    actual[test["series_id"].map(row).to_numpy(), col.to_numpy()] = test["y"].to_numpy()
-    return panel, actual
+    return panel, actual_matrix(panel, test)
 
 
 def main() -> None:
