@@ -229,11 +229,25 @@ def job_create(*, kind: str, parameters: dict | None = None, requested_by=None, 
 
 
 def job_enqueue(*, job_id: int) -> None:
-    """Send the task of a queued job to its queue (used after commit; also to re-send a lost message)."""
+    """Send the task of a queued job to its queue (used after commit; also to re-send a lost message).
+
+    On the embedded default (no broker: Celery is eager) the job would run inside the web request that
+    started it, so an operator's "retrain" click would hang the page for minutes. With
+    ``ECOMOPS_EAGER_JOBS_IN_BACKGROUND`` (the default) it runs in a background thread of this process
+    instead and the page follows its progress bar like it does with a real worker.
+    """
+    from .celery import app
     from .tasks import run_job_task
 
     job = JobRun.objects.get(pk=job_id)
     handler = get_job_handler(job.kind)
+    if app.conf.task_always_eager and settings.ECOMOPS_EAGER_JOBS_IN_BACKGROUND:
+        thread = threading.Thread(
+            target=_run_eager_job_in_background, args=(job_id,), name=f"ecomops-job-{job_id}", daemon=True
+        )
+        thread.start()
+        _background_threads[job_id] = thread
+        return
     result = run_job_task.apply_async(
         args=[job_id],
         queue=handler.routed_queue,
@@ -241,6 +255,33 @@ def job_enqueue(*, job_id: int) -> None:
         time_limit=handler.time_limit + HARD_LIMIT_GRACE_SECONDS,
     )
     JobRun.objects.filter(pk=job_id, celery_task_id="").update(celery_task_id=result.id or "")
+
+
+# Threads running eager jobs in the background, by job id (tests and ``job_wait_background`` join them).
+_background_threads: dict[int, threading.Thread] = {}
+
+
+def _run_eager_job_in_background(job_id: int) -> None:
+    from django.db import connections
+
+    from .tasks import run_job_task
+
+    try:
+        run_job_task.apply(args=[job_id])
+    except Exception:  # run_job_task records failures on the JobRun; this is a last resort for the log
+        logger.exception("background job %s crashed", job_id)
+    finally:
+        connections.close_all()
+        _background_threads.pop(job_id, None)
+
+
+def job_wait_background(*, job_id: int, timeout: float | None = None) -> bool:
+    """Wait for a job running in a background thread of this process; True when it is not running any more."""
+    thread = _background_threads.get(job_id)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 def _claim_is_alive(job: JobRun, *, now) -> bool:

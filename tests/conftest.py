@@ -47,10 +47,16 @@ def _celery_eager(request):
         return
     from ecomops.celery import app
 
+    # Jobs run inline so that a test sees their outcome; tests/ecomops/test_jobs_background.py covers the
+    # background thread the embedded default uses.
+    saved_background = settings.ECOMOPS_EAGER_JOBS_IN_BACKGROUND
+    settings.ECOMOPS_EAGER_JOBS_IN_BACKGROUND = False
+
     saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+    settings.ECOMOPS_EAGER_JOBS_IN_BACKGROUND = saved_background
 
 
 @pytest.fixture

@@ -217,6 +217,9 @@ CELERY_TASK_ROUTES = {
 }
 # Where gpu jobs go: "gpu" (workers on GPU nodes run `celery -A ecomops worker -Q gpu`), or "ml" where none.
 ECOMOPS_GPU_QUEUE = env("ECOMOPS_GPU_QUEUE", default="gpu")
+# Embedded default (no broker): run jobs started from the admin/API in a background thread of the web
+# process, so the request returns at once and the page follows the progress bar (tests run them inline).
+ECOMOPS_EAGER_JOBS_IN_BACKGROUND = env.bool("ECOMOPS_EAGER_JOBS_IN_BACKGROUND", default=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
