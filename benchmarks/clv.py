@@ -8,6 +8,17 @@ prints the fitted parameters next to the published ones, the cumulative repeat p
 model against the actual ones, and the test-period repeat purchases predicted per customer (conditional
 expectation) against a naive baseline measured in the same run (each customer keeps his calibration rate).
 Targets: parameters within 1 %, cumulative repeat purchases within 2 %.
+
+How the cumulative check is measured (checked against Fader, Hardie & Lee 2005 and Fader & Hardie's Excel
+notes, session 2): time in weeks = days / 7 from each customer's first purchase; week 1 starts 1997-01-01;
+first purchases fall in weeks 1-12; several records of a customer on one day are one transaction (6,919
+records are 6,696 purchase occasions in the sample; the "records" column shows what counting records would
+give); expected = sum over customers of E[X(t - t_i)] for t > t_i, with t - t_i counted in whole days from
+the first purchase to the last day of week t, which is T itself at week 39. Session 1 counted one day more
+per customer (t - t_i from the start of week 1 to the start of the birth day): about 0.1 % more expected
+repeats. The calibration repeats (2,457) and holdout repeats (1,882) add up to the actual week-78 figure.
+With the published parameters reproduced, the remaining shortfall in weeks 52-78 (-4 % sample, -6 % whole
+cohort) is the model's: a stationary BG/NBD fitted on weeks 1-39 under-forecasts CDNOW's late holdout.
 """
 
 from __future__ import annotations
@@ -22,7 +33,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalog.ml.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value, rfm_summary  # noqa: E402
+from catalog.ml.clv import (  # noqa: E402
+    BetaGeoModel,
+    GammaGammaModel,
+    customer_lifetime_value,
+    expected_cumulative_repeats,
+    rfm_summary,
+)
 
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_LL = -9582.4
@@ -65,19 +82,26 @@ def evaluate(name: str, df: pd.DataFrame) -> dict:
     g = spend.params_
     print(f"Gamma-Gamma p={g.p:.3f} q={g.q:.3f} v={g.v:.3f} (published, sample: p 6.25 q 3.74 v 15.44)")
 
-    # cumulative repeat purchases, calendar weeks: each customer is "born" at his first purchase
+    # cumulative repeat purchases by calendar week (week 1 = 1997-01-01..07; week w ends on day 7w); each
+    # customer is "born" at his first purchase (weeks 1-12). Actual: repeat purchase occasions (one per
+    # customer per day, as in the paper) up to the end of week w. Expected: sum over customers born by then of
+    # E[X(days from first purchase to the end of week w / 7)], the convention of T in the fit.
     daily = df.assign(date=df["date"].dt.normalize()).drop_duplicates(["customer", "date"])
     first = daily.groupby("customer")["date"].transform("min")
     repeats = daily[daily["date"] > first]
-    birth_weeks = ((summary["first"] - START).dt.days / 7).to_numpy()
-    print(f"{'week':>6}{'actual cum.':>13}{'BG/NBD':>10}{'err %':>8}")
+    raw_repeats = df[df["date"] > df.groupby("customer")["date"].transform("min")]
+    weeks = (39, 52, 65, 78)
+    ends = [START + pd.Timedelta(days=week * 7 - 1) for week in weeks]
+    expected = expected_cumulative_repeats(model, summary["first"], ends)
+    print(f"{'week':>6}{'ends':>12}{'actual cum.':>13}{'BG/NBD':>10}{'err %':>8}{'records, not days':>19}")
     cumulative_errors = {}
-    for week in (39, 52, 65, 78):
-        end = START + pd.Timedelta(days=week * 7 - 1)
+    for week, end, predicted in zip(weeks, ends, expected, strict=True):
         actual = int((repeats["date"] <= end).sum())
-        predicted = float(model.expected_purchases(np.clip(week - birth_weeks, 0, None)).sum())
+        records = int((raw_repeats["date"] <= end).sum())
         cumulative_errors[week] = 100 * (predicted / actual - 1)
-        print(f"{week:>6}{actual:>13,}{predicted:>10.0f}{cumulative_errors[week]:>+8.2f}")
+        print(
+            f"{week:>6}{end.strftime('%Y-%m-%d'):>12}{actual:>13,}{predicted:>10.0f}{cumulative_errors[week]:>+8.2f}{records:>19,}"
+        )
 
     # test weeks 40-78, per customer
     horizon = (OBSERVATION_END - CALIBRATION_END).days / 7

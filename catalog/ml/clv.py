@@ -185,6 +185,22 @@ class BetaGeoModel:
         return first * second / (1 + odds)
 
 
+def expected_cumulative_repeats(model: BetaGeoModel, first_purchase, ends, *, days_per_unit: float = 7.0) -> np.ndarray:
+    """Expected cumulative repeat purchases of a cohort by each date in ``ends`` (Fader, Hardie & Lee 2005,
+    the tracking plot): sum over customers born before the date of E[X(end - first purchase)].
+
+    Elapsed time is measured in whole days from the day of the first purchase to the last day counted, the
+    same convention as T in ``rfm_summary`` (so at the calibration end every customer's elapsed time is his
+    T); customers born after a date contribute nothing to it."""
+    first = pd.to_datetime(pd.Series(first_purchase)).dt.normalize().to_numpy()
+    out = []
+    for end in ends:
+        elapsed = (np.datetime64(pd.Timestamp(end).normalize()) - first) / np.timedelta64(1, "D") / days_per_unit
+        alive = elapsed > 0
+        out.append(float(model.expected_purchases(elapsed[alive]).sum()))
+    return np.array(out)
+
+
 def gamma_gamma_log_likelihood_terms(p: float, q: float, v: float, frequency, monetary_value) -> np.ndarray:
     """Per-customer log-likelihood of the Gamma-Gamma spend model (customers with frequency > 0 only)."""
     x = np.asarray(frequency, dtype=float)

@@ -100,3 +100,18 @@ def test_fit_on_cdnow_sample_reproduces_published_parameters():
     assert model.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)
     spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
     assert (round(spend.params_.p, 2), round(spend.params_.q, 2), round(spend.params_.v, 1)) == (6.25, 3.74, 15.4)
+
+
+def test_expected_cumulative_repeats_counts_days_from_each_first_purchase():
+    from catalog.ml.clv import expected_cumulative_repeats
+
+    model = BetaGeoModel.from_params(BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426))
+    first = ["1997-01-01", "1997-01-08", "1997-03-25"]
+    # by 1997-01-14: 13 and 6 days after the first two births; the third customer is not born yet
+    got = expected_cumulative_repeats(model, first, ["1997-01-14", "1997-01-01", "1997-09-30"])
+    assert got[0] == pytest.approx(float(model.expected_purchases([13 / 7, 6 / 7]).sum()), rel=1e-12)
+    assert got[1] == 0.0  # a customer's first day carries no repeat purchase
+    # at the calibration end each customer's elapsed time is his T from rfm_summary
+    tx = pd.DataFrame({"customer": [1, 2, 3], "date": first, "amount": [1.0, 1.0, 1.0]})
+    summary = rfm_summary(tx, calibration_end=pd.Timestamp("1997-09-30"))
+    assert got[2] == pytest.approx(float(model.expected_purchases(summary["T"]).sum()), rel=1e-12)
