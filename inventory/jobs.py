@@ -60,3 +60,39 @@ def train_demand(ctx: JobContext, params: dict) -> dict:
 def score_demand(ctx: JobContext, params: dict) -> dict:
     """Refresh the forecast rows as of a date (retrains: per-series methods refit in seconds on new history)."""
     return _run(ctx, params)
+
+
+@job_handler(
+    "allocate:orders",
+    queue="default",
+    time_limit=1800,
+    description="Allocate approved orders without a reservation (nearest location with stock), oldest first.",
+)
+def allocate_orders(ctx: JobContext, params: dict) -> dict:
+    """Allocate pending orders one transaction each; safe to re-run after a lost worker (keys, locks)."""
+    from orders.models import Order
+
+    from .allocation import ALLOCATABLE_STATUSES, AllocationError, order_allocate
+    from .models import Allocation
+
+    try:
+        limit = int(params.get("limit", 500))
+    except (TypeError, ValueError):
+        raise ValueError(f"limit: not a whole number of orders: {params.get('limit')!r}") from None
+    # Orders an earlier, lost attempt allocated already hold reservations, so they are not picked again.
+    pending = list(
+        Order.objects.filter(status__in=ALLOCATABLE_STATUSES)
+        .exclude(lines__allocations__status=Allocation.Status.RESERVED)
+        .order_by("purchased_at", "pk")
+        .values_list("pk", flat=True)[: max(limit, 0)]
+    )
+    counts = {"allocated": 0, "failed": 0}
+    for done, pk in enumerate(pending, start=1):
+        try:
+            order_allocate(order=Order(pk=pk), user=ctx.job.requested_by)
+            counts["allocated"] += 1
+        except AllocationError as exc:
+            ctx.log(str(exc))
+            counts["failed"] += 1
+        ctx.progress(100 * done // len(pending))
+    return counts
