@@ -1,11 +1,17 @@
 """Load test on loopback: a real gunicorn process on Postgres, N concurrent API users, mixed reads and writes.
 
-    python benchmarks/load.py [--seconds 300] [--users 50] [--database-url postgres://postgres@127.0.0.1:5432/ecomops_load]
+    python benchmarks/load.py [--seconds 300] [--users 50] [--think-time 1.0]
+                              [--database-url postgres://postgres@127.0.0.1:5432/ecomops_load]
 
 Creates (or reuses) the database, migrates, seeds products and stock, starts gunicorn, runs the users for the
 given time, then checks the invariants (every stock level equals the sum of its ledger movements,
 0 <= reserved <= on hand) and prints a table: p50 / p95 / p99 latency of reads and writes, error rate,
 throughput, against the targets (reads p95 < 100 ms, errors < 0.1 %).
+
+A user is a person at a screen or an integration polling: after each response it pauses for a think time drawn
+uniformly from 0.5x-1.5x ``--think-time`` seconds (locust's usual user model), so 50 users offer about 50
+requests per second. ``--think-time 0`` turns every user into a closed loop that fires as fast as the server
+answers: that measures saturation throughput, and its latency is mostly queueing (Little's law), not service.
 """
 
 from __future__ import annotations
@@ -79,11 +85,16 @@ def ensure_database(url: str) -> None:
 
 
 class User(threading.Thread):
-    def __init__(self, port, token, products, locations, deadline, results, lock):
+    def __init__(self, port, token, products, locations, deadline, results, lock, think_time):
         super().__init__(daemon=True)
         self.port, self.token, self.products, self.locations = port, token, products, locations
         self.deadline, self.results, self.lock = deadline, results, lock
+        self.think_time = think_time
         self.rng = random.Random()
+
+    def think(self):
+        if self.think_time > 0:
+            time.sleep(min(self.think_time * self.rng.uniform(0.5, 1.5), max(0.0, self.deadline - time.monotonic())))
 
     def request(self, conn, method, path, body=None):
         headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
@@ -109,17 +120,19 @@ class User(threading.Thread):
             roll = self.rng.random()
             product = self.rng.choice(self.products)
             if roll < 0.7:
-                path = self.rng.choice(
+                name, path = self.rng.choice(
                     [
-                        "/api/v1/products/?limit=20",
-                        f"/api/v1/products/{product}/",
-                        f"/api/v1/stock-levels/?product={product}",
-                        "/api/v1/stock-movements/?limit=20",
-                        "/api/v1/orders/?limit=20",
+                        ("products list", "/api/v1/products/?limit=20"),
+                        ("product detail", f"/api/v1/products/{product}/"),
+                        ("stock levels of a product", f"/api/v1/stock-levels/?product={product}"),
+                        ("stock movements list", "/api/v1/stock-movements/?limit=20"),
+                        ("orders list", "/api/v1/orders/?limit=20"),
                     ]
                 )
+                self.think()
                 status, ms = self.request(conn, "GET", path)
                 local["read"].append(ms)
+                local.setdefault(name, []).append(ms)
             else:
                 location = self.rng.choice(self.locations)
                 key = secrets.token_hex(8)
@@ -130,9 +143,11 @@ class User(threading.Thread):
                     "reason": "reservation",
                     "idempotency_key": f"load-{key}-r",
                 }
+                self.think()
                 status, ms = self.request(conn, "POST", "/api/v1/stock-movements/", body)
                 local["write"].append(ms)
                 if status < 400:
+                    self.think()
                     body.update(reserved_delta=-1, reason="release", idempotency_key=f"load-{key}-x")
                     status2, ms2 = self.request(conn, "POST", "/api/v1/stock-movements/", body)
                     local["write"].append(ms2)
@@ -141,8 +156,9 @@ class User(threading.Thread):
             local["requests"] += 1
             local["errors"] += status >= 400
         with self.lock:
-            for k in ("read", "write"):
-                self.results[k].extend(local[k])
+            for k, values in local.items():
+                if isinstance(values, list):
+                    self.results.setdefault(k, []).extend(values)
             self.results["errors"] += local["errors"]
             self.results["requests"] += local["requests"]
 
@@ -159,6 +175,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--think-time", type=float, default=1.0, help="mean pause of a user between requests, seconds (0: closed loop)"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/ecomops_load")
     args = parser.parse_args()
@@ -218,7 +237,10 @@ def main() -> None:
         results, lock = {"read": [], "write": [], "errors": 0, "requests": 0}, threading.Lock()
         deadline = time.monotonic() + args.seconds
         started = time.monotonic()
-        users = [User(args.port, token, products, locations, deadline, results, lock) for _ in range(args.users)]
+        users = [
+            User(args.port, token, products, locations, deadline, results, lock, args.think_time)
+            for _ in range(args.users)
+        ]
         for user in users:
             user.start()
         for user in users:
@@ -232,6 +254,7 @@ def main() -> None:
     error_rate = results["errors"] / max(1, results["requests"])
     rows = [
         ("users", f"{args.users}", ""),
+        ("think time (s)", f"{args.think_time:g}", ""),
         ("duration (s)", f"{elapsed:.0f}", ""),
         ("requests", f"{results['requests']}", ""),
         ("throughput (req/s)", f"{results['requests'] / elapsed:.0f}", ""),
@@ -241,6 +264,11 @@ def main() -> None:
         ("write p95 (ms)", f"{pct(results['write'], 95):.1f}", ""),
         ("mean read (ms)", f"{statistics.fmean(results['read']) if results['read'] else float('nan'):.1f}", ""),
         ("error rate", f"{error_rate:.4%}", "< 0.1 %"),
+        *(
+            (f"  p95 {name} (ms)", f"{pct(values, 95):.1f}", "")
+            for name, values in sorted(results.items())
+            if isinstance(values, list) and name not in ("read", "write")
+        ),
         ("levels != ledger", f"{bad}", "0"),
         ("reserved out of bounds", f"{out_of_bounds}", "0"),
         ("ledger movements", f"{movements}", ""),
