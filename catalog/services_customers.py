@@ -257,6 +257,38 @@ def purchase_history(*, until: date) -> pd.DataFrame:
     return frame
 
 
+def customer_daily_purchases(*, until: date, first_id: int | None = None, last_id: int | None = None) -> pd.DataFrame:
+    """Purchase occasions of non-canceled orders up to ``until``: one row per customer and UTC day with the
+    day's spend (customer, date, amount), aggregated in SQL so a million orders never become model objects.
+    ``first_id`` / ``last_id`` keep the customers whose id is in that range (a scoring chunk)."""
+    Order = apps.get_model("orders", "Order")
+    OrderLine = apps.get_model("orders", "OrderLine")
+    if connection.vendor == "postgresql":
+        day = "(o.purchased_at AT TIME ZONE 'UTC')::date"
+    else:
+        day = "date(o.purchased_at)"  # SQLite keeps datetimes as UTC text
+    where, params = ["o.purchased_at < %s", "o.status NOT IN (%s, %s)"], [_cutoff(until), *EXCLUDED_ORDER_STATUSES]
+    if first_id is not None:
+        where.append("o.customer_id >= %s")
+        params.append(first_id)
+    if last_id is not None:
+        where.append("o.customer_id <= %s")
+        params.append(last_id)
+    sql = f"""
+        SELECT o.customer_id, {day} AS day, SUM(l.quantity * l.unit_price) AS amount
+        FROM {OrderLine._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id
+        WHERE {" AND ".join(where)}
+        GROUP BY o.customer_id, {day}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    frame = pd.DataFrame(rows, columns=["customer", "date", "amount"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["amount"] = frame["amount"].astype(float)
+    return frame
+
+
 @dataclass(frozen=True)
 class ClvResult:
     as_of: date
@@ -266,106 +298,154 @@ class ClvResult:
     metrics: dict
 
 
-def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, refit: bool = True, job=None) -> ClvResult:
-    """Fit BG/NBD + Gamma-Gamma on purchases up to ``as_of``, backtest it (fit until ``as_of`` minus
-    ``holdout_weeks``, predict the holdout), register the version, and score every buying customer with the
-    active version: P(alive), expected purchases in 90 days, expected spend, 12-month CLV (1 %/month
-    discount) and a churn-risk band. ``refit=False`` only re-scores with the active version (new purchases,
-    same parameters). Raises ValueError when the history cannot support the model."""
-    from catalog.ml.clv import BetaGeoModel, GammaGammaModel, churn_band, customer_lifetime_value, rfm_summary
+@dataclass(frozen=True)
+class ClvFit:
+    """The outcome of the train step: the registered candidate (None when only re-scoring), the version whose
+    parameters score the customers (the candidate when it beats the active one on the backtest, else the
+    active one) and the candidate's metrics."""
+
+    as_of: date
+    candidate_id: int | None
+    scoring_version_id: int
+    metrics: dict
+
+
+def _clv_spec():
+    from ecomops.registry import ModelSpec
+
+    return ModelSpec(
+        name=CLV_SPEC_NAME,
+        primary_metric="holdout_mae",
+        higher_is_better=False,
+        description="BG/NBD repeat purchases + Gamma-Gamma spend: P(alive), CLV, churn risk.",
+    )
+
+
+def customer_clv_fit(*, as_of: date, holdout_weeks: int = 13, refit: bool = True, job=None) -> ClvFit:
+    """The train step, run once: fit BG/NBD + Gamma-Gamma on every customer's purchases up to ``as_of``,
+    backtest it (fit until ``as_of`` minus ``holdout_weeks``, predict the holdout) and register the candidate
+    version. Promotion is left to the end of scoring (``customer_clv_promote``), so a version only becomes
+    active once every customer has been scored with it. ``refit=False`` picks the active version instead.
+    Raises ValueError when the history cannot support the model or there is nothing to score with."""
+    from catalog.ml.clv import BetaGeoModel, GammaGammaModel, rfm_summary
     from ecomops.registry import (
-        ModelSpec,
         TrainedModel,
         active_model_version,
-        model_version_load,
-        model_version_promote_if_better,
+        model_version_is_better,
         model_version_register,
     )
 
-    history = purchase_history(until=as_of)
+    active = active_model_version(CLV_SPEC_NAME)
+    if not refit:
+        if active is None:
+            raise ValueError("no active customers model to score with: run train:customers first")
+        return ClvFit(as_of=as_of, candidate_id=None, scoring_version_id=active.pk, metrics=dict(active.metrics))
+    history = customer_daily_purchases(until=as_of)
     if history.empty:
         raise ValueError(f"no purchases up to {as_of}: nothing to fit")
     end = pd.Timestamp(as_of)
     summary = rfm_summary(history, calibration_end=end)
-    if not refit:
-        active = active_model_version(CLV_SPEC_NAME)
-        if active is None:
-            raise ValueError("no active customers model to score with: run train:customers first")
-        version, promoted, metrics = active, False, dict(active.metrics)
-    else:
-        repeaters = int((summary["frequency"] > 0).sum())
-        if len(summary) < 20 or repeaters < 5:
-            raise ValueError(
-                f"BG/NBD needs at least 20 customers and 5 with repeat purchases; have {len(summary)} and {repeaters}"
-            )
-        metrics: dict = {"customers": int(len(summary)), "repeat_customers": repeaters}
-        calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
-        back = rfm_summary(history, calibration_end=calibration_end, observation_end=end)
-        if len(back) >= 20 and (back["frequency"] > 0).sum() >= 5:
-            model = BetaGeoModel().fit(back["frequency"], back["recency"], back["T"])
-            predicted = model.conditional_expected_purchases(
-                holdout_weeks, back["frequency"], back["recency"], back["T"]
-            )
-            actual = back["frequency_holdout"].to_numpy()
-            naive = (back["frequency"] / back["T"].clip(lower=1)).to_numpy() * holdout_weeks
-            metrics.update(
-                holdout_mae=float(np.mean(np.abs(predicted - actual))),
-                holdout_mae_naive=float(np.mean(np.abs(naive - actual))),
-                holdout_predicted=float(predicted.sum()),
-                holdout_actual=int(actual.sum()),
-                holdout_weeks=holdout_weeks,
-            )
-        model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
-        try:
-            spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
-            spend_params = spend.params_.__dict__
-        except ValueError:
-            spend, spend_params = None, {}
-        metrics["log_likelihood"] = model.log_likelihood_
-        spec = ModelSpec(
-            name=CLV_SPEC_NAME,
-            primary_metric="holdout_mae",
-            higher_is_better=False,
-            description="BG/NBD repeat purchases + Gamma-Gamma spend: P(alive), CLV, churn risk.",
+    repeaters = int((summary["frequency"] > 0).sum())
+    if len(summary) < 20 or repeaters < 5:
+        raise ValueError(
+            f"BG/NBD needs at least 20 customers and 5 with repeat purchases; have {len(summary)} and {repeaters}"
         )
-        trained = TrainedModel(
-            algorithm="BG/NBD + Gamma-Gamma (maximum likelihood)",
-            artifact={
-                "bgnbd": model.params_.__dict__,
-                "gamma_gamma": spend_params,
-                "mean_spend": float(summary["monetary_value"][summary["frequency"] > 0].mean()),
-            },
-            metrics=metrics,
-            parameters={"bgnbd": model.params_.__dict__, "gamma_gamma": spend_params, "time_unit": "week"},
-            data_start=history["date"].min().to_pydatetime().replace(tzinfo=UTC),
-            data_end=history["date"].max().to_pydatetime().replace(tzinfo=UTC),
-            as_of=as_of,
+    metrics: dict = {"customers": int(len(summary)), "repeat_customers": repeaters}
+    calibration_end = end - pd.Timedelta(weeks=holdout_weeks)
+    back = rfm_summary(history, calibration_end=calibration_end, observation_end=end)
+    if len(back) >= 20 and (back["frequency"] > 0).sum() >= 5:
+        model = BetaGeoModel().fit(back["frequency"], back["recency"], back["T"])
+        predicted = model.conditional_expected_purchases(holdout_weeks, back["frequency"], back["recency"], back["T"])
+        actual = back["frequency_holdout"].to_numpy()
+        naive = (back["frequency"] / back["T"].clip(lower=1)).to_numpy() * holdout_weeks
+        metrics.update(
+            holdout_mae=float(np.mean(np.abs(predicted - actual))),
+            holdout_mae_naive=float(np.mean(np.abs(naive - actual))),
+            holdout_predicted=float(predicted.sum()),
+            holdout_actual=int(actual.sum()),
+            holdout_weeks=holdout_weeks,
         )
-        version = model_version_register(spec=spec, trained=trained, job=job)
-        promoted = model_version_promote_if_better(version=version)
-    active = active_model_version(CLV_SPEC_NAME) or version
-    if not refit or active.pk != version.pk:
-        from catalog.ml.clv import BGNBDParams, GammaGammaParams
+    model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+    try:
+        spend_params = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"]).params_.__dict__
+    except ValueError:
+        spend_params = {}
+    metrics["log_likelihood"] = model.log_likelihood_
+    trained = TrainedModel(
+        algorithm="BG/NBD + Gamma-Gamma (maximum likelihood)",
+        artifact={
+            "bgnbd": model.params_.__dict__,
+            "gamma_gamma": spend_params,
+            "mean_spend": float(summary["monetary_value"][summary["frequency"] > 0].mean()),
+        },
+        metrics=metrics,
+        parameters={"bgnbd": model.params_.__dict__, "gamma_gamma": spend_params, "time_unit": "week"},
+        data_start=history["date"].min().to_pydatetime().replace(tzinfo=UTC),
+        data_end=history["date"].max().to_pydatetime().replace(tzinfo=UTC),
+        as_of=as_of,
+    )
+    version = model_version_register(spec=_clv_spec(), trained=trained, job=job)
+    scoring = version if model_version_is_better(candidate=version, incumbent=active) else active
+    return ClvFit(as_of=as_of, candidate_id=version.pk, scoring_version_id=scoring.pk, metrics=metrics)
 
-        stored = model_version_load(version=active)
-        model = BetaGeoModel.from_params(BGNBDParams(**stored["bgnbd"]))
-        if stored["gamma_gamma"]:
-            spend = GammaGammaModel()
-            spend.params_ = GammaGammaParams(**stored["gamma_gamma"])
-            spend.mean_spend_ = stored["mean_spend"]
-        else:
-            spend = None
 
+def customer_score_ranges(*, as_of: date, chunk_size: int) -> list[list[int]]:
+    """The buying customers up to ``as_of`` split into id ranges ``[first_id, last_id]`` of at most
+    ``chunk_size`` customers each: the scoring chunks (small to send, whatever the number of customers)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size: must be at least 1, got {chunk_size}")
+    Order = apps.get_model("orders", "Order")
+    ids = (
+        Order.objects.filter(purchased_at__lt=_cutoff(as_of), lines__isnull=False)
+        .exclude(status__in=EXCLUDED_ORDER_STATUSES)
+        .values_list("customer_id", flat=True)
+        .distinct()
+        .order_by("customer_id")
+    )
+    ids = list(ids)
+    return [[ids[i], ids[min(i + chunk_size, len(ids)) - 1]] for i in range(0, len(ids), chunk_size)]
+
+
+def _scoring_models(version):
+    from catalog.ml.clv import BetaGeoModel, BGNBDParams, GammaGammaModel, GammaGammaParams
+    from ecomops.registry import model_version_load
+
+    stored = model_version_load(version=version)
+    model = BetaGeoModel.from_params(BGNBDParams(**stored["bgnbd"]))
+    spend = None
+    if stored["gamma_gamma"]:
+        spend = GammaGammaModel()
+        spend.params_ = GammaGammaParams(**stored["gamma_gamma"])
+        spend.mean_spend_ = stored["mean_spend"]
+    return model, spend, stored["mean_spend"]
+
+
+def customer_scores_write(
+    *, as_of: date, version_id: int, first_id: int | None = None, last_id: int | None = None
+) -> dict:
+    """Score the buying customers with ids in ``[first_id, last_id]`` (all when not given) with the parameters
+    of ModelVersion ``version_id``: P(alive), expected purchases in 90 days, expected spend, 12-month CLV
+    (1 %/month discount), churn band. One upsert per customer, so a chunk delivered twice writes the same rows.
+    Returns the chunk's sums for the gather step."""
+    from catalog.ml.clv import churn_band, customer_lifetime_value, rfm_summary
+    from ecomops.models import ModelVersion
+
+    version = ModelVersion.objects.get(pk=version_id)
+    model, spend, mean_spend = _scoring_models(version)
+    history = customer_daily_purchases(until=as_of, first_id=first_id, last_id=last_id)
+    if history.empty:
+        return {"customers": 0, "clv_12m": 0.0, "probability_alive": 0.0, "churn_risk": {}}
+    summary = rfm_summary(history, calibration_end=pd.Timestamp(as_of))
     x, tx, t_big = summary["frequency"], summary["recency"], summary["T"]
-    p_alive = model.probability_alive(x, tx, t_big)
+    p_alive = np.clip(model.probability_alive(x, tx, t_big), 0.0, 1.0)
     expected_90 = model.conditional_expected_purchases(90 / 7, x, tx, t_big)
     if spend is not None:
         avg_spend = spend.conditional_expected_average_spend(x, summary["monetary_value"])
         clv = customer_lifetime_value(model, spend, x, tx, t_big, summary["monetary_value"], horizon_periods=12)
     else:
-        mean = float(summary["monetary_value"][x > 0].mean()) if (x > 0).any() else 0.0
-        avg_spend = np.where(x > 0, summary["monetary_value"], mean)
+        avg_spend = np.where(x > 0, summary["monetary_value"], mean_spend)
         clv = model.conditional_expected_purchases(52, x, tx, t_big) * avg_spend
+    bands = [churn_band(float(p)) for p in p_alive]
     rows = [
         CustomerScore(
             customer_id=int(customer_id),
@@ -373,12 +453,12 @@ def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, refit: bo
             frequency=int(x.iloc[i]),
             recency_weeks=float(tx.iloc[i]),
             age_weeks=float(t_big.iloc[i]),
-            probability_alive=float(min(max(p_alive[i], 0.0), 1.0)),
+            probability_alive=float(p_alive[i]),
             expected_purchases_90d=float(expected_90[i]),
             expected_average_spend=_money(avg_spend[i]),
             clv_12m=_money(clv[i]),
-            churn_risk=churn_band(float(p_alive[i])),
-            model_version=active,
+            churn_risk=bands[i],
+            model_version_id=version.pk,
         )
         for i, customer_id in enumerate(summary.index)
     ]
@@ -387,8 +467,59 @@ def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, refit: bo
         CustomerScore.objects.bulk_create(
             rows, batch_size=2000, update_conflicts=True, unique_fields=["customer"], update_fields=fields
         )
+    finite_clv = np.where(np.isfinite(clv), clv, 0.0)
+    return {
+        "customers": len(rows),
+        "clv_12m": round(float(np.round(finite_clv, 2).sum()), 2),
+        "probability_alive": float(p_alive.sum()),
+        "churn_risk": {band: bands.count(band) for band in sorted(set(bands))},
+    }
+
+
+def customer_scores_gather(chunks: list[dict]) -> dict:
+    """Sum the chunk results of ``customer_scores_write``."""
+    customers = sum(c["customers"] for c in chunks)
+    bands: dict[str, int] = {}
+    for c in chunks:
+        for band, n in c["churn_risk"].items():
+            bands[band] = bands.get(band, 0) + n
+    return {
+        "customers": customers,
+        "clv_12m_total": round(sum(c["clv_12m"] for c in chunks), 2),
+        "mean_probability_alive": round(sum(c["probability_alive"] for c in chunks) / customers, 6)
+        if customers
+        else None,
+        "churn_risk": dict(sorted(bands.items())),
+    }
+
+
+def customer_clv_promote(*, candidate_id: int | None) -> tuple[int | None, bool]:
+    """After every chunk is scored: activate the candidate if it beats the active version on the backtest
+    (as before the fan-out); returns (candidate version number, promoted)."""
+    from ecomops.models import ModelVersion
+    from ecomops.registry import model_version_promote_if_better
+
+    if candidate_id is None:
+        return None, False
+    version = ModelVersion.objects.select_related("registered_model").get(pk=candidate_id)
+    return version.version, model_version_promote_if_better(version=version)
+
+
+def customer_scores_recompute(*, as_of: date, holdout_weeks: int = 13, refit: bool = True, job=None) -> ClvResult:
+    """The whole CLV pass in this process (the jobs fan the scoring out instead, see ``catalog/jobs.py``):
+    fit and register (``customer_clv_fit``), score every buying customer with the version that will be active
+    (``customer_scores_write``), then promote the candidate if it beats the active one. ``refit=False`` only
+    re-scores with the active version (new purchases, same parameters). Raises ValueError when the history
+    cannot support the model."""
+    from ecomops.models import ModelVersion
+
+    fit = customer_clv_fit(as_of=as_of, holdout_weeks=holdout_weeks, refit=refit, job=job)
+    scored = customer_scores_write(as_of=as_of, version_id=fit.scoring_version_id)
+    number, promoted = customer_clv_promote(candidate_id=fit.candidate_id)
+    if number is None:
+        number = ModelVersion.objects.values_list("version", flat=True).get(pk=fit.scoring_version_id)
     return ClvResult(
-        as_of=as_of, customers_scored=len(rows), version=version.version, promoted=promoted, metrics=metrics
+        as_of=as_of, customers_scored=scored["customers"], version=number, promoted=promoted, metrics=fit.metrics
     )
 
 
