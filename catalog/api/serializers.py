@@ -21,9 +21,11 @@ class SellerSerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
-    category_name = serializers.CharField(source="category.__str__", read_only=True, default=None)
-    seller_external_id = serializers.CharField(source="seller.external_id", read_only=True, default=None)
-    volume_cm3 = serializers.IntegerField(read_only=True)
+    category_name = serializers.StringRelatedField(source="category", read_only=True, allow_null=True)
+    seller_external_id = serializers.CharField(
+        source="seller.external_id", read_only=True, default=None, allow_null=True
+    )
+    volume_cm3 = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = Product

@@ -248,11 +248,15 @@ class CustomerAnalyticsTrainView(APIView):
     def post(self, request):
         from ecomops.jobs import job_start
 
-        kind = request.data.get("kind", "customers")
-        if kind not in {"customers", "recommendations"}:
+        data = request.data if isinstance(request.data, dict) else {}
+        kind = data.get("kind", "customers")
+        if not isinstance(kind, str) or kind not in {"customers", "recommendations"}:
             return Response({"kind": [f"must be customers or recommendations, got {kind!r}"]}, status=400)
         params = {}
-        if request.data.get("as_of"):
-            params["as_of"] = str(request.data["as_of"])
-        job = job_start(kind=f"train:{kind}", parameters=params, requested_by=request.user, requested_via="api")
+        if data.get("as_of"):
+            params["as_of"] = str(data["as_of"])
+        try:
+            job = job_start(kind=f"train:{kind}", parameters=params, requested_by=request.user, requested_via="api")
+        except ValueError as exc:  # parameters.as_of is not a date
+            return Response({"as_of": [str(exc)]}, status=400)
         return Response({"job": job.pk, "kind": job.kind, "state": job.state}, status=status.HTTP_202_ACCEPTED)

@@ -296,7 +296,8 @@ class BulkUpsertMixin:
 
         # Each ViewSet gets its own action so the schema shows its row serializer.
         @extend_schema(**bulk_schema(cls.bulk_serializer_class), summary="Bulk upsert (per-row results)")
-        @action(detail=False, methods=["post"], url_path="bulk", url_name="bulk")
+        # pagination_class=None: the per-row results are one plain list (the schema must not wrap it in a page).
+        @action(detail=False, methods=["post"], url_path="bulk", url_name="bulk", pagination_class=None)
         @idempotent
         def bulk(self, request, *args, **kwargs):
             self.bulk_check_permissions(request)

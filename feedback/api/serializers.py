@@ -33,8 +33,8 @@ class ReviewAnalysisSerializer(serializers.ModelSerializer):
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    order = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    analysis = ReviewAnalysisSerializer(read_only=True)
+    order = serializers.SlugRelatedField(slug_field="external_id", read_only=True, allow_null=True)
+    analysis = ReviewAnalysisSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Review

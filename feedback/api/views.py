@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -84,7 +85,14 @@ class ReviewViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSe
 class AnalyzeView(APIView):
     """Score up to 1,000 texts that are not stored reviews: language, sentiment, probability, topics."""
 
-    @extend_schema(request=serializers.AnalyzeRequestSerializer, responses={200: None})
+    @extend_schema(
+        request=serializers.AnalyzeRequestSerializer,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="One result per text, in request order."),
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="The texts are missing or invalid."),
+            503: OpenApiResponse(OpenApiTypes.OBJECT, description="No active sentiment model (train one first)."),
+        },
+    )
     def post(self, request):
         payload = request.data
         if isinstance(payload, list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -114,6 +115,19 @@ class CreateOrdersRequestSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000)
 
 
+CREATE_ORDERS_RESULT = inline_serializer(
+    name="CreatePurchaseOrdersResult",
+    fields={
+        "purchase_orders": serializers.ListField(child=serializers.CharField(), help_text="Numbers of the drafts."),
+        "skipped": serializers.ListField(
+            child=inline_serializer(
+                name="SkippedSuggestion", fields={"id": serializers.IntegerField(), "reason": serializers.CharField()}
+            )
+        ),
+    },
+)
+
+
 class ReplenishmentViewSet(viewsets.ReadOnlyModelViewSet):
     """Replenishment suggestions: reorder point, safety stock, order-up-to, the quantity and why."""
 
@@ -139,6 +153,13 @@ class ReplenishmentViewSet(viewsets.ReadOnlyModelViewSet):
             {"suggestions": len(rows), "to_order": sum(1 for r in rows if r.quantity > 0)}, status=status.HTTP_200_OK
         )
 
+    @extend_schema(
+        request=CreateOrdersRequestSerializer,
+        responses={
+            201: OpenApiResponse(CREATE_ORDERS_RESULT, description="Draft purchase orders created."),
+            200: OpenApiResponse(CREATE_ORDERS_RESULT, description="Nothing created; every id skipped (why)."),
+        },
+    )
     @action(
         detail=False,
         methods=["post"],

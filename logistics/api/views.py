@@ -1,5 +1,6 @@
 """ViewSets of the logistics API: base tables, delivery predictions, order risk, route plans."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -64,6 +65,7 @@ class DeliveryPredictionViewSet(viewsets.ReadOnlyModelViewSet):
         job = job_start(kind="train:delivery", parameters=parameters, requested_by=request.user, requested_via="api")
         return Response({"job": job.pk, "kind": job.kind, "state": job.state}, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses=serializers.DeliveryPredictionSerializer(many=True))  # a page of predictions
     @action(detail=False, methods=["get"], url_path="likely-late")
     def likely_late(self, request):
         from logistics.selectors import likely_late_predictions
