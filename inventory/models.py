@@ -143,7 +143,8 @@ class SupplierProduct(models.Model):
 
 
 class ServiceLevelTarget(models.Model):
-    """Target cycle service level per category (editable by planners); a default applies elsewhere."""
+    """Target fill rate (share of demand served from stock) per category, editable by planners; a default
+    applies elsewhere. Replenishment sizes safety stock for it from the forecast's own errors."""
 
     category = models.OneToOneField(Category, on_delete=models.CASCADE, related_name="service_level")
     target = models.DecimalField(max_digits=5, decimal_places=4, default=0.95)

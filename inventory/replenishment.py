@@ -2,17 +2,27 @@
 
 Stock position = on hand (StockLevel) + open purchase-order quantity not yet received (draft, approved or
 sent orders to that location). Supplier terms come from the preferred SupplierProduct (lead time and its
-standard deviation, MOQ, pack size, unit cost); the cycle service level from the product category's
-ServiceLevelTarget (default 0.95). Policy maths live in ``inventory.ml.replenishment``.
+standard deviation, MOQ, pack size, unit cost); the target fill rate (share of demand served from stock)
+from the product category's ServiceLevelTarget (default 0.95). Policy maths live in
+``inventory.ml.replenishment``.
+
+Demand uncertainty comes from the forecast's own errors: every earlier forecast (any demand model version,
+issued in the last ``ERROR_LOOKBACK_DAYS``) whose protection interval (lead time + review period, from its
+as-of date) has fully been observed before the as-of date is compared with the demand that was recorded
+(order lines daily, point-of-sale weeks; a missing week drops that interval). The standardised errors are
+pooled over all products and locations (one series has too few); with fewer than ``MIN_ERROR_SAMPLES`` the
+policy falls back to a normal approximation from the forecast quantiles, and the reason says which was used.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 from django.db import transaction
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
@@ -20,7 +30,14 @@ from django.utils import timezone
 from ecomops.models import ModelVersion
 from ecomops.registry import active_model_version
 
-from .ml.replenishment import ItemInput, apply_budget, suggest
+from .ml.replenishment import (
+    ItemInput,
+    apply_budget,
+    interval_forecast,
+    interval_weights,
+    standardised_errors,
+    suggest,
+)
 from .models import (
     DemandForecast,
     PurchaseOrder,
@@ -33,6 +50,9 @@ from .models import (
 
 DEFAULT_SERVICE_LEVEL = 0.95
 DEFAULT_LEAD_TIME_DAYS = 7.0
+ERROR_LOOKBACK_DAYS = 182
+MIN_ERROR_SAMPLES = 20
+POOL_POINTS = 400  # more pooled errors reach the policy as this many evenly spaced quantiles
 
 
 class ReplenishmentError(ValueError):
@@ -47,6 +67,66 @@ def _open_quantities() -> dict[tuple[int, int], int]:
         .annotate(open=Sum(F("quantity") - F("quantity_received")))
     )
     return {(r["product_id"], r["purchase_order__location_id"]): int(r["open"] or 0) for r in rows}
+
+
+def _realised_demand(*, before: date) -> dict[tuple[int, int, int], dict[date, float]]:
+    """Recorded demand before ``before`` by (product, location, period days) and period start."""
+    from .forecasting import order_demand_daily, pos_demand_weekly
+
+    out: dict[tuple[int, int, int], dict[date, float]] = {}
+    for frame, days in ((order_demand_daily(before=before), 1), (pos_demand_weekly(before=before), 7)):
+        if frame.empty:
+            continue
+        for (product_id, location_id), group in frame.groupby(["product_id", "location_id"]):
+            out[(int(product_id), int(location_id), days)] = dict(
+                zip(group["ds"].dt.date, group["y"].astype(float), strict=True)
+            )
+    return out
+
+
+def forecast_error_samples(*, as_of: date, protection_days: dict[tuple[int, int], float]) -> np.ndarray:
+    """Standardised errors of past forecasts over each item's protection interval (see the module docstring):
+    (recorded demand - P50 sum) / spread, for intervals that ended before ``as_of``."""
+    past = (
+        DemandForecast.objects.filter(
+            as_of__lt=as_of,
+            as_of__gte=as_of - timedelta(days=ERROR_LOOKBACK_DAYS),
+            period_start__lt=as_of,
+            product_id__in={p for p, _ in protection_days},
+        )
+        .order_by("model_version_id", "product_id", "location_id", "as_of", "period_start")
+        .values_list("model_version_id", "product_id", "location_id", "as_of", "period_start", "period_days", "p10",
+                     "p50", "p90")
+    )  # fmt: skip
+    groups: dict[tuple, list[tuple]] = {}
+    for row in past:
+        if (row[1], row[2]) in protection_days and row[4] >= row[3]:
+            groups.setdefault(row[:4], []).append(row[4:])
+    if not groups:
+        return np.array([])
+    realised = _realised_demand(before=as_of)
+    actual_sums, p50_sums, spread_sums = [], [], []
+    for (_version, product_id, location_id, _issued), rows in groups.items():
+        period_days = rows[0][1]
+        days = protection_days[(product_id, location_id)]
+        n = math.ceil(days / period_days - 1e-9)
+        rows = rows[:n]
+        history = realised.get((product_id, location_id, period_days))
+        if n == 0 or len(rows) < n or history is None:
+            continue
+        starts = [r[0] for r in rows]
+        if any((b - a).days != period_days for a, b in zip(starts, starts[1:], strict=False)):
+            continue  # a gap in the forecast rows
+        if starts[-1] + timedelta(days=period_days) > as_of or any(s not in history for s in starts):
+            continue  # not fully observed yet, or a missing period
+        weights = interval_weights(n, period_days=period_days, days=days)
+        p50_sum, spread_sum, _ = interval_forecast(
+            [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows], period_days=period_days, days=days
+        )
+        actual_sums.append(float(np.dot(weights, [history[s] for s in starts])))
+        p50_sums.append(p50_sum)
+        spread_sums.append(spread_sum)
+    return standardised_errors(actual_sums, p50_sums, spread_sums)
 
 
 def replenishment_suggest(
@@ -108,6 +188,17 @@ def replenishment_suggest(
             )
         )
         keys.append((product_id, location_id, sp))
+    errors = forecast_error_samples(
+        as_of=as_of,
+        protection_days={
+            (p, loc): i.lead_time_days + i.review_days for (p, loc, _), i in zip(keys, items, strict=True)
+        },
+    )
+    if len(errors) >= MIN_ERROR_SAMPLES:
+        if len(errors) > POOL_POINTS:
+            errors = np.quantile(errors, (np.arange(POOL_POINTS) + 0.5) / POOL_POINTS)
+        pool = tuple(float(x) for x in errors)
+        items = [replace(i, error_samples=pool) for i in items]
     results = apply_budget([suggest(i) for i in items], items, None if budget is None else float(budget))
 
     saved = []

@@ -1,17 +1,30 @@
 """Replenishment maths: safety stock, reorder point and order-up-to level from quantile forecasts.
 
-Policy: periodic review (every ``review_days``) with an order-up-to level S and a reorder point s. Demand
-uncertainty comes from the forecast's own quantiles (sigma per period = (P90 - P10) / (2 * z_0.9)), lead-time
-uncertainty from the supplier's lead-time standard deviation; mean demand per period from Swanson's rule
-(0.3 P10 + 0.4 P50 + 0.3 P90), which keeps right-skewed (promotion-driven) demand from being understated:
+Policy: periodic review (every ``review_days`` R) with an order-up-to level S and a reorder point s, over
+the protection interval P = L + R days (supplier lead time L plus the review period: an order placed now
+must cover demand until the order after it arrives).
 
-    sigma_P = sqrt(P * sigma_day^2 + d^2 * sigma_L^2)      over the protection interval P = L + R days
-    safety stock = z(service level) * sigma_P
-    reorder point = d * L + z * sqrt(L * sigma_day^2 + d^2 * sigma_L^2)
-    order-up-to  = d * P + safety stock
+Service target. ``service_measure="fill_rate"`` (what the product uses): the share of demand served from
+stock, beta. S is the smallest level whose expected shortage over the protection interval is at most
+(1 - beta) x the expected demand of one review period (the loss-function method); a 98 % fill rate needs a
+much lower cycle service level than 98 % because most cycles end with stock left.
+``service_measure="cycle"``: the textbook cycle service level, S = mean + z(level) x sigma_P.
+
+Demand over the protection interval, in order of preference:
+- ``error_samples``: the forecast's own errors, measured on its rolling backtest over intervals of the same
+  length, standardised as (actual - P50 sum) / (P90 - P10 sum) (see ``interval_forecast`` and
+  ``standardised_errors``). Demand = P50 sum + e x spread sum for each sample e: right skew (promotion
+  spikes), bias of the median and correlation between periods all come from the data, not from a
+  sqrt-of-sum normal assumption.
+- otherwise a normal approximation from the quantiles: sigma per period = (P90 - P10) / (2 z_0.9) and the
+  mean from Swanson's rule (0.3 P10 + 0.4 P50 + 0.3 P90).
+Lead-time variability (sd sigma_L days) adds d x sigma_L x u, u standard normal, to every demand sample
+(normal path: sigma_P = sqrt(P sigma_day^2 + d^2 sigma_L^2)).
 
 An order brings the stock position (on hand + on order - backorders) up to S when it is at or below the
-reorder point or a review is due; the quantity is then raised to the MOQ and rounded up to whole packs.
+reorder point s = S - mean demand of one review period (normal path, cycle: d L + z sqrt(L sigma_day^2 +
+d^2 sigma_L^2)) or a review is due; the quantity is then raised to the MOQ and rounded up to whole packs
+(never down).
 """
 
 from __future__ import annotations
@@ -23,6 +36,9 @@ import numpy as np
 from scipy.stats import norm
 
 Z90 = float(norm.ppf(0.9))
+SERVICE_MEASURES = ("fill_rate", "cycle")
+# Lead-time variability enters as stratified standard-normal nodes (deterministic, no random draws).
+_LEAD_NODES = norm.ppf((np.arange(15) + 0.5) / 15)
 
 
 def newsvendor_quantity(*, mean: float, std: float, unit_overage: float, unit_underage: float) -> float:
@@ -40,7 +56,7 @@ def economic_order_quantity(*, order_cost: float, holding_cost: float, demand_ra
 
 @dataclass(frozen=True)
 class ItemInput:
-    """One product at one location: its forecast, stock and supplier terms."""
+    """One product at one location: its forecast, stock, supplier terms and service target."""
 
     p10: tuple[float, ...]
     p50: tuple[float, ...]
@@ -53,6 +69,8 @@ class ItemInput:
     lead_time_std_days: float = 0
     review_days: float = 7
     service_level: float = 0.95
+    service_measure: str = "fill_rate"
+    error_samples: tuple[float, ...] = ()
     min_order_qty: int = 1
     pack_size: int = 1
     unit_cost: float | None = None
@@ -77,14 +95,74 @@ class Suggestion:
     cost: float = 0.0
 
 
+def interval_weights(n_periods: int, *, period_days: float, days: float) -> np.ndarray:
+    """Weight of each of ``n_periods`` forecast periods in the first ``days`` days: 1 for whole periods, the
+    covered share for a partly covered last one; days beyond the last period add to its weight."""
+    if n_periods == 0 or days <= 0:
+        return np.zeros(n_periods)
+    periods = days / period_days
+    whole = int(math.floor(periods + 1e-9))
+    weights = np.zeros(max(n_periods, math.ceil(periods - 1e-9)))
+    weights[:whole] = 1.0
+    if periods - whole > 1e-9:
+        weights[whole] = periods - whole
+    extra = weights[n_periods:].sum()
+    weights = weights[:n_periods]
+    weights[-1] += extra
+    return weights
+
+
+def interval_forecast(p10, p50, p90, *, period_days: float, days: float) -> tuple[float, float, float]:
+    """(P50 sum, P90 - P10 spread sum, Swanson mean) over the first ``days`` days of a per-period forecast,
+    weighted by ``interval_weights``."""
+    p50 = np.asarray(p50, dtype=float)
+    if len(p50) == 0 or days <= 0:
+        return 0.0, 0.0, 0.0
+    p10 = np.asarray(p10, dtype=float)[: len(p50)]
+    p90 = np.asarray(p90, dtype=float)[: len(p50)]
+    weights = interval_weights(len(p50), period_days=period_days, days=days)
+    mean = float(np.dot(weights, 0.3 * p10 + 0.4 * p50 + 0.3 * p90))
+    return float(np.dot(weights, p50)), float(np.dot(weights, np.maximum(p90 - p10, 0))), mean
+
+
+def spread_floor(p50_sum: float, spread_sum: float) -> float:
+    """The scale errors are standardised by: the P10-P90 spread, at least 10 % of the median and 1 unit."""
+    return max(spread_sum, 0.1 * p50_sum, 1.0)
+
+
+def standardised_errors(actual_sum, p50_sum, spread_sum) -> np.ndarray:
+    """Standardised forecast errors of interval demand, (actual - P50 sum) / spread, for ``error_samples``
+    (arrays of equal length; intervals with missing actuals, NaN, are dropped)."""
+    actual_sum, p50_sum, spread_sum = (np.asarray(a, dtype=float) for a in (actual_sum, p50_sum, spread_sum))
+    scale = np.maximum.reduce([spread_sum, 0.1 * p50_sum, np.ones_like(p50_sum)])
+    e = (actual_sum - p50_sum) / scale
+    return e[np.isfinite(e)]
+
+
+def _level_for_shortage(values: np.ndarray, allowed: float) -> float:
+    """Smallest x >= 0 with mean((values - x)+) <= allowed (the loss function inverted, exactly)."""
+    v = np.sort(np.asarray(values, dtype=float))[::-1]
+    n = len(v)
+    if allowed <= 0:
+        return max(float(v[0]), 0.0)
+    cum = np.cumsum(v)
+    k = np.arange(1, n + 1)
+    # loss at x = v[j] is (sum of the j values above it - j * v[j]) / n, increasing with j
+    loss_at = (np.concatenate(([0.0], cum[:-1])) - np.arange(n) * v) / n
+    j = int(np.searchsorted(loss_at, allowed, side="right"))  # first index whose loss exceeds allowed
+    if j == 0:
+        return max(float(v[0]), 0.0)
+    above = j  # values v[0..j-1] lie above x
+    x = (cum[above - 1] - n * allowed) / k[above - 1]
+    return max(float(x), 0.0)
+
+
 def _daily_rates(item: ItemInput, days: float) -> tuple[float, float]:
-    """Mean and std of demand per day over the first ``days`` days of the forecast."""
+    """Mean (Swanson's rule) and std of demand per day over the first ``days`` days of the forecast."""
     p50 = np.asarray(item.p50, dtype=float)
     if len(p50) == 0:
         return 0.0, 0.0
     periods = max(1, min(len(p50), math.ceil(days / item.period_days)))
-    # Swanson's rule: mean ~ 0.3 P10 + 0.4 P50 + 0.3 P90. Demand is right-skewed (promotions), so the median
-    # alone would understate the mean and with it every stock level.
     p10 = np.asarray(item.p10[:periods], dtype=float)
     p90 = np.asarray(item.p90[:periods], dtype=float)
     mean = float((0.3 * p10 + 0.4 * p50[:periods] + 0.3 * p90).mean()) / item.period_days
@@ -93,19 +171,70 @@ def _daily_rates(item: ItemInput, days: float) -> tuple[float, float]:
     return mean, sigma_day
 
 
+def _fill_rate_z(beta: float, review_demand: float, sigma: float) -> float:
+    """z with sigma x G(z) = (1 - beta) x review demand, G the standard normal loss function."""
+    if sigma <= 0:
+        return 0.0
+    target = (1 - beta) * review_demand / sigma
+    lo, hi = -6.0, 8.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        g = norm.pdf(mid) - mid * (1 - norm.cdf(mid))
+        lo, hi = (mid, hi) if g > target else (lo, mid)
+    return (lo + hi) / 2
+
+
 def suggest(item: ItemInput, *, review_due: bool = True) -> Suggestion:
     """Policy levels for one item and the order quantity (0 when no order is needed)."""
     if not 0 < item.service_level < 1:
         raise ValueError(f"service level must be between 0 and 1, not {item.service_level}")
+    if item.service_measure not in SERVICE_MEASURES:
+        raise ValueError(f"service measure must be one of {', '.join(SERVICE_MEASURES)}, not {item.service_measure!r}")
     lead, review = max(item.lead_time_days, 0.0), max(item.review_days, 0.0)
     protection = lead + review
     d, sigma_day = _daily_rates(item, protection)
-    z = float(norm.ppf(item.service_level))
-    sigma_p = math.sqrt(protection * sigma_day**2 + d**2 * item.lead_time_std_days**2)
-    sigma_l = math.sqrt(lead * sigma_day**2 + d**2 * item.lead_time_std_days**2)
-    safety = z * sigma_p
-    reorder_point = d * lead + z * sigma_l
-    order_up_to = d * protection + safety
+    sigma_lt = item.lead_time_std_days
+    sigma_p = math.sqrt(protection * sigma_day**2 + d**2 * sigma_lt**2)
+    sigma_l = math.sqrt(lead * sigma_day**2 + d**2 * sigma_lt**2)
+    fill = item.service_measure == "fill_rate"
+    samples = np.asarray(item.error_samples, dtype=float)
+    samples = samples[np.isfinite(samples)]
+    if len(samples) >= 20:
+        p50_sum, spread_sum, _ = interval_forecast(
+            item.p10, item.p50, item.p90, period_days=item.period_days, days=protection
+        )
+        scale = spread_floor(p50_sum, spread_sum)
+        demand = np.maximum(p50_sum + samples * scale, 0.0)
+        d = float(demand.mean()) / protection if protection > 0 else 0.0
+        if sigma_lt > 0:
+            demand = np.maximum((demand[:, None] + d * sigma_lt * _LEAD_NODES[None, :]).ravel(), 0.0)
+        mean_p = float(demand.mean())
+        sigma_p = float(demand.std())
+        sigma_day = math.sqrt(max(sigma_p**2 - d**2 * sigma_lt**2, 0.0) / protection) if protection > 0 else 0.0
+        if fill:
+            allowed = (1 - item.service_level) * d * review
+            order_up_to = _level_for_shortage(demand, allowed)
+            how = (
+                f"target fill rate {item.service_level:.1%}: expected shortage over {protection:g}d at most "
+                f"{allowed:.1f} units, from {len(samples)} backtest errors of the forecast"
+            )
+        else:
+            order_up_to = float(np.quantile(demand, item.service_level))
+            how = f"cycle service level {item.service_level:.1%}: quantile of {len(samples)} backtest errors"
+        safety = order_up_to - mean_p
+        reorder_point = order_up_to - d * review
+        z = None
+    else:
+        if fill:
+            z = _fill_rate_z(item.service_level, d * review, sigma_p)
+            how = f"target fill rate {item.service_level:.1%} -> z {z:.2f} (normal loss function)"
+        else:
+            z = float(norm.ppf(item.service_level))
+            how = f"cycle service level {item.service_level:.1%} -> z {z:.2f}"
+        how += " from the forecast quantiles (no backtest errors)"
+        safety = z * sigma_p
+        order_up_to = d * protection + safety
+        reorder_point = order_up_to - d * review if fill else d * lead + z * sigma_l
     position = item.on_hand + item.on_order - item.backorders
     raw = order_up_to - position
     needs = position <= reorder_point or (review_due and raw > 0)
@@ -125,8 +254,8 @@ def suggest(item: ItemInput, *, review_due: bool = True) -> Suggestion:
     stockout = 1.0 - float(norm.cdf((position - mean_lead) / sigma_l)) if sigma_l > 0 else float(position < mean_lead)
     cover = position / d if d > 0 else None
     reason = (
-        f"forecast {d:.2f}/day (sd {sigma_day:.2f}) over lead time {lead:g}d (sd {item.lead_time_std_days:g}d) "
-        f"+ review {review:g}d; service level {item.service_level:.0%} -> z {z:.2f}, safety stock {safety:.1f}, "
+        f"forecast {d:.2f}/day (sd {sigma_day:.2f}) over lead time {lead:g}d (sd {sigma_lt:g}d) "
+        f"+ review {review:g}d; {how}; safety stock {safety:.1f}, "
         f"reorder point {reorder_point:.1f}, order-up-to {order_up_to:.1f}; position {position:g} "
         f"(on hand {item.on_hand:g} + on order {item.on_order:g} - backorders {item.backorders:g})"
     )

@@ -2,7 +2,9 @@
 
 import math
 
+import numpy as np
 import pytest
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 from inventory.ml.replenishment import (
@@ -10,7 +12,9 @@ from inventory.ml.replenishment import (
     ItemInput,
     apply_budget,
     economic_order_quantity,
+    interval_forecast,
     newsvendor_quantity,
+    standardised_errors,
     suggest,
 )
 
@@ -27,8 +31,10 @@ def test_eoq_textbook():
 
 
 def _item(**kwargs):
-    # 10/day with P10-P90 = +-Z90*2 -> sigma 2 per day
-    base = dict(p10=(10 - 2 * Z90,) * 30, p50=(10.0,) * 30, p90=(10 + 2 * Z90,) * 30, period_days=1)
+    # 10/day with P10-P90 = +-Z90*2 -> sigma 2 per day; the textbook checks below use a cycle service level
+    base = dict(
+        p10=(10 - 2 * Z90,) * 30, p50=(10.0,) * 30, p90=(10 + 2 * Z90,) * 30, period_days=1, service_measure="cycle"
+    )
     base.update(kwargs)
     return ItemInput(**base)
 
@@ -75,3 +81,60 @@ def test_budget_goes_to_the_riskiest_item_first():
 def test_invalid_service_level_is_rejected():
     with pytest.raises(ValueError, match="service level"):
         suggest(_item(service_level=1.0))
+
+
+def test_fill_rate_target_uses_the_normal_loss_function():
+    # beta = 0.98 over review 5d: expected shortage per cycle sigma_P * G(z) = 0.02 * 10 * 5 = 1 unit
+    item = _item(lead_time_days=4, lead_time_std_days=1, review_days=5, service_level=0.98, service_measure="fill_rate")
+    s = suggest(item)
+    sigma_p = math.sqrt(9 * 4 + 100 * 1)
+    z = brentq(lambda z: sigma_p * (norm.pdf(z) - z * norm.sf(z)) - 1.0, -5, 5)
+    assert s.safety_stock == pytest.approx(z * sigma_p, abs=1e-6)
+    assert s.order_up_to == pytest.approx(90 + z * sigma_p, abs=1e-6)
+    assert s.reorder_point == pytest.approx(s.order_up_to - 50, abs=1e-6)
+    # a 98% fill rate needs less than a 98% cycle service level: z is below z(0.98) = 2.05
+    assert z < norm.ppf(0.98)
+    assert "target fill rate 98.0%" in s.reason and "no backtest errors" in s.reason
+
+
+def test_fill_rate_from_backtest_errors_meets_the_shortage_exactly():
+    # P50 sum over 2 weekly periods = 200, spread sum = 100 -> demand samples 200 + 100 e
+    errors = tuple(np.linspace(-1.0, 3.0, 41))
+    item = ItemInput(
+        p10=(80.0, 80.0), p50=(100.0, 100.0), p90=(130.0, 130.0), period_days=7, lead_time_days=7, review_days=7,
+        service_level=0.95, error_samples=errors, on_hand=150,
+    )  # fmt: skip
+    s = suggest(item)
+    demand = 200 + 100 * np.array(errors)
+    mean_daily = demand.mean() / 14
+    assert s.daily_demand == pytest.approx(mean_daily)
+    # expected shortage at S equals 5% of one review period's mean demand
+    shortage = np.maximum(demand - s.order_up_to, 0).mean()
+    assert shortage == pytest.approx(0.05 * mean_daily * 7, rel=1e-9)
+    assert s.safety_stock == pytest.approx(s.order_up_to - demand.mean())
+    assert s.reorder_point == pytest.approx(s.order_up_to - mean_daily * 7)
+    assert s.quantity == math.ceil(s.order_up_to - 150)
+    assert "41 backtest errors" in s.reason
+    # lead-time variability widens the distribution: a higher level for the same fill rate
+    assert suggest(ItemInput(**{**item.__dict__, "lead_time_std_days": 2})).order_up_to > s.order_up_to
+    # a larger fill-rate target never lowers the level
+    assert suggest(ItemInput(**{**item.__dict__, "service_level": 0.99})).order_up_to > s.order_up_to
+
+
+def test_interval_forecast_counts_a_partial_period_pro_rata():
+    p50_sum, spread_sum, mean = interval_forecast((1, 2, 3), (2, 4, 6), (4, 8, 12), period_days=7, days=10.5)
+    assert p50_sum == pytest.approx(2 + 4 * 0.5)
+    assert spread_sum == pytest.approx(3 + 6 * 0.5)
+    assert mean == pytest.approx((0.3 * 1 + 0.8 + 1.2) + 0.5 * (0.6 + 1.6 + 2.4))
+    # days past the last period repeat it
+    assert interval_forecast((1,), (2,), (4,), period_days=7, days=14)[0] == pytest.approx(4)
+
+
+def test_standardised_errors_drop_missing_and_floor_the_scale():
+    e = standardised_errors([130, np.nan, 5], [100, 100, 0], [20, 20, 0])
+    assert e.tolist() == pytest.approx([1.5, 5.0])  # the third has scale 1 (no spread, no median)
+
+
+def test_unknown_service_measure_is_rejected():
+    with pytest.raises(ValueError, match="service measure"):
+        suggest(_item(service_measure="ready_rate"))

@@ -1,11 +1,15 @@
 """Replenishment through Django: suggestions from forecast rows, draft purchase orders, approval, API, report."""
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.contrib.admin.sites import site
 from django.urls import reverse
+from scipy.optimize import brentq
+from scipy.stats import norm
 
 from ecomops.registry import ModelSpec, TrainedModel, model_version_activate, model_version_register
 from inventory.models import (
@@ -13,6 +17,7 @@ from inventory.models import (
     Location,
     PurchaseOrder,
     ReplenishmentSuggestion,
+    SalesObservation,
     ServiceLevelTarget,
     StockLevel,
     Supplier,
@@ -37,7 +42,7 @@ def setup(db):
     version = model_version_register(spec=spec, trained=TrainedModel(algorithm="t", artifact={}, metrics={"mase": 1}))
     model_version_activate(version=version)
     product = ProductFactory(sku="OJ-1", unit_cost=Decimal("2.00"))
-    ServiceLevelTarget.objects.create(category=product.category, target=Decimal("0.5"))
+    ServiceLevelTarget.objects.create(category=product.category, target=Decimal("0.98"))
     location = Location.objects.create(code="WH1")
     supplier = Supplier.objects.create(code="S1", name="Juice Co", lead_time_days=3, lead_time_std_days=0)
     SupplierProduct.objects.create(supplier=supplier, product=product, pack_size=6, min_order_qty=12)
@@ -51,17 +56,65 @@ def setup(db):
     return product, location, supplier, version
 
 
+def _fill_rate_z(sigma, allowed):
+    return brentq(lambda z: sigma * (norm.pdf(z) - z * norm.sf(z)) - allowed, -10, 10)
+
+
+# No earlier forecasts: the normal approximation. Fill rate 98% over a 4-day review of 10/day: expected
+# shortage per cycle 0.02 * 40 = 0.8 units with sigma over 7 days = 2 * sqrt(7).
+Z98 = _fill_rate_z(2 * math.sqrt(7), 0.8)
+ORDER_UP_TO = 70 + Z98 * 2 * math.sqrt(7)  # 73.4
+
+
 def test_suggestion_levels_quantity_and_reason(setup):
     product, location, supplier, version = setup
     [s] = replenishment_suggest(as_of=AS_OF, review_days=4)
-    # service level 0.5 -> z = 0: order-up-to = 10/day * (3 + 4) days = 70; position 12 -> 58 -> 10 packs of 6
-    assert s.order_up_to == pytest.approx(70.0)
-    assert s.safety_stock == pytest.approx(0.0)
-    assert s.reorder_point == pytest.approx(30.0)
-    assert s.quantity == 60
+    assert s.order_up_to == pytest.approx(ORDER_UP_TO, abs=1e-6)
+    assert s.safety_stock == pytest.approx(ORDER_UP_TO - 70, abs=1e-6)
+    assert s.reorder_point == pytest.approx(ORDER_UP_TO - 40, abs=1e-6)
+    # position 12 -> 61.4 -> 62 -> 11 packs of 6
+    assert s.quantity == 66 and s.service_level == pytest.approx(0.98)
     assert s.supplier == supplier and s.model_version == version and s.on_hand == 12
-    assert "10 packs of 6" in s.reason
+    assert "11 packs of 6" in s.reason and "target fill rate 98.0%" in s.reason
     assert s.days_of_cover == pytest.approx(1.2)
+
+
+def test_safety_stock_from_earlier_forecasts_errors(setup):
+    """25 other products, each with one earlier weekly forecast (P50 100, spread 50) and the week observed
+    at 100 + 10 k: standardised errors 0.2 k, pooled for every item. A forecast whose week ends after the
+    as-of date, and sales on or after it, do not count."""
+    product, location, supplier, version = setup
+    spec = ModelSpec(name="demand", primary_metric="mase")
+    old = model_version_register(spec=spec, trained=TrainedModel(algorithm="t", artifact={}, metrics={"mase": 1}))
+    issued = AS_OF - timedelta(days=14)
+    weekly = []
+    for k in range(26):
+        other = ProductFactory(sku=f"W-{k}", category=product.category)
+        SupplierProduct.objects.create(supplier=supplier, product=other)
+        when = issued if k < 25 else AS_OF - timedelta(days=3)  # the last one is not observed yet
+        DemandForecast.objects.create(
+            product=other, location=location, model_version=old, as_of=when, period_start=when, period_days=7,
+            horizon_step=1, p10=80, p50=100, p90=130,
+        )  # fmt: skip
+        SalesObservation.objects.create(product=other, location=location, period_start=when, units=100 + 10 * k)
+        SalesObservation.objects.create(product=other, location=location, period_start=AS_OF, units=10_000)
+        for step in range(2):
+            DemandForecast.objects.create(
+                product=other, location=location, model_version=version, as_of=AS_OF,
+                period_start=AS_OF + timedelta(days=7 * step), period_days=7, horizon_step=step + 1,
+                p10=80, p50=100, p90=130,
+            )  # fmt: skip
+        weekly.append(other)
+    suggestions = {s.product.sku: s for s in replenishment_suggest(as_of=AS_OF, review_days=4)}
+    assert len(suggestions) == 27
+    s = suggestions["W-0"]
+    # protection 3 + 4 = 7 days = one weekly period: demand samples 100 + 50 * 0.2 k, k = 0..24
+    demand = 100 + 50 * 0.2 * np.arange(25)
+    daily = demand.mean() / 7
+    assert s.daily_demand == pytest.approx(daily)
+    assert np.maximum(demand - s.order_up_to, 0).mean() == pytest.approx(0.02 * daily * 4)
+    assert s.quantity == math.ceil(s.order_up_to) and "25 backtest errors" in s.reason
+    assert "25 backtest errors" in suggestions["OJ-1"].reason
 
 
 def test_draft_purchase_order_then_approval(setup, operator_user):
@@ -71,7 +124,7 @@ def test_draft_purchase_order_then_approval(setup, operator_user):
     )
     [order] = result.orders
     assert order.status == PurchaseOrder.Status.DRAFT and order.created_by == operator_user
-    assert [(line.product.sku, line.quantity) for line in order.lines.all()] == [("OJ-1", 60)]
+    assert [(line.product.sku, line.quantity) for line in order.lines.all()] == [("OJ-1", 66)]
     assert ReplenishmentSuggestion.objects.get().status == ReplenishmentSuggestion.Status.ORDERED
     # a second attempt orders nothing twice
     again = purchase_orders_create_from_suggestions(suggestions=ReplenishmentSuggestion.objects.all())
@@ -88,7 +141,7 @@ def test_open_orders_count_in_the_position(setup):
     po = PurchaseOrder.objects.create(number="PO-X", supplier=supplier, location=location)
     po.lines.create(product=product, quantity=40)
     [s] = replenishment_suggest(as_of=AS_OF, review_days=4)
-    assert s.on_order == 40 and s.quantity == 18  # 70 - 52 -> MOQ 12 ok -> 3 packs of 6
+    assert s.on_order == 40 and s.quantity == 24  # 73.4 - 52 -> 22 -> MOQ 12 ok -> 4 packs of 6
 
 
 def test_no_active_model_is_a_clear_error(db):
