@@ -107,7 +107,7 @@ class DemandForecaster:
                 recent, until=origin - offset, horizon=max(horizon, fold_h)
             )
             scaled, level = model.predict_scaled(recent, origin=origin - offset, horizon=fold_h)
-            model.calibrate(scaled, actual / level[:, None])
+            model.calibrate(scaled, actual, level)
             fold["global"] = model.predict(recent, origin=origin - offset, horizon=fold_h)
             report(45, f"global model backtested ({model.n_train_rows_} training rows)")
         fold_points = {name: (f[0.5] if isinstance(f, dict) else f) for name, f in fold.items()}

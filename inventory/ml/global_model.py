@@ -32,6 +32,7 @@ class GlobalParams:
     samples_per_target: int = 1
     interval_level: float = 0.8
     max_history_days: int = 3 * 365  # older history adds little to a global model and costs memory
+    log_offset: float = 0.1  # target log(y / level + offset): multiplicative effects, spikes tamed, zeros kept
     random_state: int = 0
 
 
@@ -73,6 +74,57 @@ class _History:
         return out
 
 
+class _Response:
+    """Cumulative sums for each series' own price response and its level away from promotions, at any origin:
+    the least-squares slope of log1p(demand) on log price (an elasticity estimate, shrunk towards zero) and
+    the mean log1p(demand) of periods without a promotion."""
+
+    def __init__(self, panel: Panel, until: int):
+        y = panel.y[:, :until]
+        z = np.log1p(np.maximum(y, 0.0))
+        promo = np.zeros(y.shape, dtype=bool)
+        for name, matrix in panel.covariates.items():
+            if name != "price" and name != "holiday" and not name.startswith("holiday"):
+                promo |= np.nan_to_num(matrix[:, :until]) > 0
+        observed = ~np.isnan(z)
+        plain = observed & ~promo
+        pad = np.zeros((y.shape[0], 1))
+
+        def cum(values):
+            return np.hstack([pad, np.cumsum(values, axis=1)])
+
+        self.plain_sum = cum(np.where(plain, z, 0.0))
+        self.plain_count = cum(plain)
+        price = panel.covariates.get("price")
+        self.has_price = price is not None
+        if self.has_price:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = np.log(np.where(price[:, :until] > 0, price[:, :until], np.nan))
+            both = observed & ~np.isnan(x)
+            x0, z0 = np.where(both, x, 0.0), np.where(both, z, 0.0)
+            self.n = cum(both)
+            self.sx, self.sz, self.sxz, self.sxx = cum(x0), cum(z0), cum(x0 * z0), cum(x0 * x0)
+
+    def features(self, i: np.ndarray, T: np.ndarray, width: int, log_scale: np.ndarray) -> dict[str, np.ndarray]:
+        lo = np.maximum(T - width, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            count = self.plain_count[i, T] - self.plain_count[i, lo]
+            out = {
+                "plain_level": np.where(
+                    count > 0, (self.plain_sum[i, T] - self.plain_sum[i, lo]) / count - log_scale, np.nan
+                )
+            }
+            if self.has_price:
+                n = self.n[i, T] - self.n[i, lo]
+                sx = self.sx[i, T] - self.sx[i, lo]
+                sz = self.sz[i, T] - self.sz[i, lo]
+                sxx = self.sxx[i, T] - self.sxx[i, lo] - sx * sx / np.maximum(n, 1)
+                sxz = self.sxz[i, T] - self.sxz[i, lo] - sx * sz / np.maximum(n, 1)
+                out["own_elasticity"] = np.where(n > 3, sxz / (sxx + 0.05 * np.maximum(n, 1) * 0.01), np.nan)
+                out["price_spread"] = np.where(n > 3, np.sqrt(np.maximum(sxx, 0) / np.maximum(n, 1)), np.nan)
+        return out
+
+
 class GlobalQuantileForecaster:
     """Quantile gradient boosting across series; ``fit(panel, until)`` then ``predict(panel, origin, horizon)``."""
 
@@ -83,7 +135,7 @@ class GlobalQuantileForecaster:
     def _windows(self, freq: str) -> tuple[int, int, int]:
         return (7, 28, 182) if freq == "D" else (4, 13, 52)
 
-    def _features(self, panel: Panel, hist: _History, i: np.ndarray, T: np.ndarray, h: np.ndarray):
+    def _features(self, panel: Panel, hist: _History, i: np.ndarray, T: np.ndarray, h: np.ndarray, response: _Response):
         short, mid, long = self._windows(panel.freq)
         t = T + h - 1
         level, _, _, _ = hist.window(i, T, long)
@@ -105,6 +157,7 @@ class GlobalQuantileForecaster:
             "last": last / scale,
             "log_count": np.log1p(count),
             "season_lag": hist.lag(i, t, T, panel.season) / scale,
+            **response.features(i, T, long, np.log1p(scale)),
         }
         if panel.freq == "D":
             columns["year_lag"] = hist.lag(i, t, T, 364) / scale
@@ -124,14 +177,17 @@ class GlobalQuantileForecaster:
                 columns["holiday_next"] = matrix[i, np.minimum(t + 1, n_dates - 1)]
         price = panel.covariates.get("price")
         if price is not None:
-            p_t = price[i, t]
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean_price = self._price_mean[i, T] if self._price_mean is not None else np.nan
-                columns["price_rel_own"] = p_t / mean_price
-                columns["price_rel_last"] = p_t / self._price_last[i, T - 1]
+                log_p = np.log(price[i, t])
+                columns["log_price"] = log_p
+                columns["price_rel_own"] = log_p - self._log_price_mean[i, T]
+                columns["price_rel_last"] = log_p - np.log(self._price_last[i, T - 1])
                 if self._group_price is not None:
-                    columns["price_rel_group"] = p_t / self._group_price[panel.groups[i], t]
+                    columns["price_rel_group"] = log_p - self._group_price[i, t]
+                    columns["price_rel_group_min"] = log_p - self._group_min[panel.groups[i], t]
                     columns["price_rank_group"] = self._group_rank[i, t]
+        for name, matrix in self._group_promo.items():
+            columns[f"{name}_group"] = matrix[i, t]
         self.feature_names_ = list(columns)
         X = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
         if not hasattr(self, "empty_columns_"):
@@ -141,26 +197,34 @@ class GlobalQuantileForecaster:
         return X, scale
 
     def _prepare_prices(self, panel: Panel) -> None:
-        self._price_mean = self._price_last = self._group_price = self._group_rank = None
+        """Price and competitor covariates over the whole panel (history and horizon: they are known ahead)."""
+        self._log_price_mean = self._price_last = self._group_price = self._group_rank = self._group_min = None
+        self._group_promo = {}
+        groups = panel.groups
+        if groups is not None:
+            n_groups = groups.max() + 1
+            for name, matrix in panel.covariates.items():
+                if name.startswith("promo") or name in ("deal", "feat", "display", "feature", "discount"):
+                    self._group_promo[name] = _leave_one_out_mean(matrix, groups, n_groups)
         price = panel.covariates.get("price")
         if price is None:
             return
-        price_hist = _History(price)
         with np.errstate(invalid="ignore", divide="ignore"):
-            self._price_mean = np.where(price_hist.count > 0, price_hist.sum / price_hist.count, np.nan)
+            log_price = np.log(np.where(price > 0, price, np.nan))
+        price_hist = _History(log_price)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._log_price_mean = np.where(price_hist.count > 0, price_hist.sum / price_hist.count, np.nan)
         self._price_last = _ffill(price)
-        if panel.groups is not None:
-            n_groups = panel.groups.max() + 1
-            totals = np.zeros((n_groups, price.shape[1]))
-            counts = np.zeros((n_groups, price.shape[1]))
-            np.add.at(totals, panel.groups, np.nan_to_num(price))
-            np.add.at(counts, panel.groups, ~np.isnan(price))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self._group_price = np.where(counts > 0, totals / counts, np.nan)
+        if groups is not None:
+            # competing products: the mean log price of the other members of the group in the same period
+            self._group_price = _leave_one_out_mean(log_price, groups, n_groups)
+            group_min = np.full((n_groups, price.shape[1]), np.inf)
+            np.minimum.at(group_min, groups, np.where(np.isnan(log_price), np.inf, log_price))
+            self._group_min = np.where(np.isinf(group_min), np.nan, group_min)
             # share of group members priced below this product in the period (0 = cheapest)
             rank = np.full(price.shape, np.nan)
             for g in range(n_groups):
-                members = np.flatnonzero(panel.groups == g)
+                members = np.flatnonzero(groups == g)
                 block = price[members]
                 if 1 < len(members) <= 64:  # pairwise comparison; big groups keep only the mean-price ratio
                     below = (block[:, None, :] > block[None, :, :]).sum(axis=1)
@@ -202,8 +266,8 @@ class GlobalQuantileForecaster:
         i, T, h = i[enough], T[enough], h[enough]
         if len(i) == 0:
             raise ValueError("no observed demand to train the global model on")
-        X, scale = self._features(panel, hist, i, T, h)
-        target = panel.y[i, T + h - 1] / scale
+        X, scale = self._features(panel, hist, i, T, h, _Response(panel, until))
+        target = self._to_target(panel.y[i, T + h - 1], scale)
         self.models_ = {}
         for q in QUANTILES:
             model = HistGradientBoostingRegressor(
@@ -229,13 +293,21 @@ class GlobalQuantileForecaster:
         i = np.repeat(np.arange(n), horizon)
         h = np.tile(np.arange(1, horizon + 1), n)
         T = np.full(len(i), origin)
-        X, scale = self._features(panel, hist, i, T, h)
+        X, scale = self._features(panel, hist, i, T, h, _Response(panel, origin))
         raw = {q: self.models_[q].predict(X).reshape(n, horizon) for q in QUANTILES}
         ordered = np.sort(np.stack([raw[q] for q in QUANTILES]), axis=0)
         return {q: ordered[k] for k, q in enumerate(QUANTILES)}, scale.reshape(n, horizon)[:, 0]
 
-    def calibrate(self, scaled: dict, actual_scaled: np.ndarray) -> tuple[float, float]:
-        """Conformalised quantile regression: widen (or narrow) P10/P90 so each tail holds its share."""
+    def _to_target(self, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(y, 0.0) / scale + self.params.log_offset)
+
+    def _from_target(self, z: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        return np.maximum((np.exp(z) - self.params.log_offset) * scale, 0.0)
+
+    def calibrate(self, scaled: dict, actual: np.ndarray, level: np.ndarray) -> tuple[float, float]:
+        """Conformalised quantile regression on a backtest fold (actual demand in units, the model's level per
+        series): widen (or narrow) P10/P90 in the model's log space so each tail holds its share."""
+        actual_scaled = self._to_target(actual, level[:, None])
         observed = ~np.isnan(actual_scaled)
         tail = (1 - self.params.interval_level) / 2
         low = (scaled[0.1] - actual_scaled)[observed]
@@ -243,8 +315,8 @@ class GlobalQuantileForecaster:
         if len(low) < 20:
             self.adjust_ = (0.0, 0.0)
             return self.adjust_
-        level = min(1.0, (1 - tail) * (1 + 1 / len(low)))
-        self.adjust_ = (float(np.quantile(low, level)), float(np.quantile(high, level)))
+        level_q = min(1.0, (1 - tail) * (1 + 1 / len(low)))
+        self.adjust_ = (float(np.quantile(low, level_q)), float(np.quantile(high, level_q)))
         return self.adjust_
 
     def predict(self, panel: Panel, *, origin: int, horizon: int) -> dict[float, np.ndarray]:
@@ -254,7 +326,7 @@ class GlobalQuantileForecaster:
         p50 = scaled[0.5]
         p10 = np.minimum(scaled[0.1] - low_adj, p50)
         p90 = np.maximum(scaled[0.9] + high_adj, p50)
-        return {q: np.maximum(v * scale[:, None], 0.0) for q, v in zip(QUANTILES, (p10, p50, p90), strict=True)}
+        return {q: self._from_target(v, scale[:, None]) for q, v in zip(QUANTILES, (p10, p50, p90), strict=True)}
 
     def feature_importance(self) -> dict[str, float]:
         """Split-gain importances are not exposed by HistGradientBoosting; report the median model's feature use."""
@@ -269,6 +341,19 @@ class GlobalQuantileForecaster:
                     counts[f] += max(gain, 0.0)
         total = counts.sum() or 1.0
         return {name: round(float(c / total), 4) for name, c in zip(self.feature_names_, counts, strict=True)}
+
+
+def _leave_one_out_mean(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per row and period, the mean of the other rows of the same group (NaN where there is none)."""
+    observed = ~np.isnan(matrix)
+    values = np.where(observed, matrix, 0.0)
+    totals = np.zeros((n_groups, matrix.shape[1]))
+    counts = np.zeros((n_groups, matrix.shape[1]))
+    np.add.at(totals, groups, values)
+    np.add.at(counts, groups, observed)
+    others = counts[groups] - observed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(others > 0, (totals[groups] - values) / others, np.nan)
 
 
 def _ffill(matrix: np.ndarray) -> np.ndarray:
