@@ -1,6 +1,7 @@
 """Platform API routes: the token endpoint (``POST /api/v1/auth/token/`` with username and password)."""
 
 from django.urls import path
+from rest_framework import exceptions
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 
@@ -13,6 +14,15 @@ class TokenView(ObtainAuthToken):
 
     # No model behind it: anyone may try, the throttles and lockout guard it.
     permission_classes = ()
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # django-axes marks the DRF request (its middleware only sees Django's): answer 429, not 400.
+            if getattr(request, "axes_locked_out", False):
+                raise exceptions.Throttled(detail="too many failed logins for this username from this address")
+            raise
 
 
 router = DefaultRouter()

@@ -4,6 +4,7 @@
 ``DEBUG``, ``SECRET_KEY`` (required when DEBUG is off), ``ALLOWED_HOSTS``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
+    "axes",
     "ecomops",
     "catalog",
     "orders",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout signalled during authentication into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ecomops.urls"
@@ -134,11 +138,30 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# --- Brute-force lockout (django-axes) ---------------------------------------------------------------------
+# Every authenticate() call (admin login, POST /api/v1/auth/token/) goes through axes first; after
+# AXES_FAILURE_LIMIT failed attempts for one username from one address, that pair is refused (429) for the
+# cool-off, even with the right password. Locking username+address (not the username alone) keeps an attacker
+# from locking a real user out everywhere. Wrong API keys and tokens are counted per address by
+# access.authentication (see SECURITY.md). `manage.py axes_reset_username NAME` lifts a lockout early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_PASSWORD_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_FAILURE_LIMIT = "access.authentication.failure_limit"  # the above, or API_KEY_FAILURE_LIMIT for keys
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Wrong API keys / tokens from one address before that address's key and token requests get 429.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+
 # --- REST framework -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "access.authentication.APIKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
