@@ -308,11 +308,15 @@ def sentiment_train(
                 raise ValueError("the ensemble needs 'linear' and 'neural' trained first in the same run")
             model = EnsembleSentimentModel([fitted["linear"], fitted["neural"]])
         else:
-            model = builders[name](SentimentParams()).fit(
+            # the torch network reuses the linear model's fitted features when it was trained in this run
+            extra = {"shared": fitted.get("linear")} if name == "neural" else {}
+            model = builders[name](SentimentParams(), **extra).fit(
                 train.text.tolist(), train.label.tolist(), train.language.tolist()
             )
         fitted[name] = model
         metrics = _evaluate(model, test)
+        if getattr(model, "calibration_", None):
+            metrics["calibration"] = model.calibration_  # temperature and ECE before/after, per language
         metrics["train_rows"] = len(train)
         trained = TrainedModel(
             algorithm=model.algorithm,

@@ -2,11 +2,15 @@
 
 Two estimators share one interface (``fit(texts, labels, languages)``, ``predict_proba`` → ``SentimentPrediction``):
 
-- ``LinearSentimentModel``: TF-IDF of words (1-2) and characters (1-5; Chinese: 1-3 over the raw characters,
-  never split on spaces) reweighted by naive-Bayes log-count ratios (NB-LR), then a logistic regression.
-- ``NeuralSentimentModel``: a fastText-style network in torch, an embedding bag over the same kind of n-gram
-  features, trained on CUDA when present; inference is a sparse matrix product in numpy (no torch needed).
-- ``EnsembleSentimentModel``: the average of the two fitted models' probabilities.
+- ``LinearSentimentModel``: TF-IDF of words (1-3) and characters (1-5, within and across words); for Chinese
+  characters 1-4 plus jieba words 1-2 (never split on spaces), reweighted by naive-Bayes log-count ratios
+  (NB-LR), then a logistic regression whose C is chosen on a validation part carved from the training rows.
+- ``NeuralSentimentModel``: a fastText-style network in torch, an embedding bag over the same n-gram features
+  (shared with the linear model when given one), trained on CUDA when present; its probabilities are calibrated
+  by temperature scaling on a validation part of the training rows (``calibration_``: T, ECE before/after);
+  inference is a sparse matrix product in numpy (no torch needed).
+- ``EnsembleSentimentModel``: the average of the two fitted models' probabilities (features computed once
+  when the members share them).
 
 A separate model is fitted for every language with enough examples, plus a pooled one for the rest.
 Languages labelled only negative/positive give ``neutral`` when the top probability is below
@@ -64,10 +68,23 @@ def _is_chinese(language: str) -> bool:
     return language in {"zh", "ja"}
 
 
+def _chinese_words(text: str) -> list[str]:
+    """jieba words (its dictionary ships inside the package, nothing is downloaded) and word bigrams."""
+    import jieba
+
+    if not jieba.dt.initialized:
+        import logging
+
+        jieba.setLogLevel(logging.WARNING)
+    words = [w for w in jieba.lcut(text) if not w.isspace()]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
 def _vectorizers(language: str, *, min_df: int) -> list[TfidfVectorizer]:
     if _is_chinese(language):
         return [
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=min_df, sublinear_tf=True, max_features=300_000)
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 4), min_df=2, sublinear_tf=True, max_features=400_000),
+            TfidfVectorizer(analyzer=_chinese_words, min_df=min_df, sublinear_tf=True, max_features=300_000),
         ]
     return [
         TfidfVectorizer(
@@ -83,6 +100,7 @@ def _vectorizers(language: str, *, min_df: int) -> list[TfidfVectorizer]:
             max_features=200_000,
         ),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), min_df=min_df, sublinear_tf=True, max_features=300_000),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 5), min_df=2, sublinear_tf=True, max_features=300_000),
     ]
 
 
@@ -94,6 +112,9 @@ class _Features:
         self.vectorizers = _vectorizers(language, min_df=min_df)
 
     def fit_transform(self, texts: list[str]) -> sparse.csr_matrix:
+        if len(texts) < 1000:  # a small corpus keeps every n-gram (min_df=2 could leave nothing)
+            for vectorizer in self.vectorizers:
+                vectorizer.min_df = 1
         return sparse.hstack([v.fit_transform(texts) for v in self.vectorizers], format="csr", dtype=np.float32)
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
@@ -124,6 +145,7 @@ class SentimentParams:
     epochs: int = 8
     batch_size: int = 64
     learning_rate: float = 0.01
+    calibration_share: float = 0.1  # training rows kept for early stopping and temperature scaling
     seed: int = 13
 
 
@@ -245,18 +267,7 @@ class LinearSentimentModel(_PerLanguageModel):
         scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
         X = X.multiply(scale).tocsr()
         if self.params.C is None and len(y) >= 300:
-            # regularisation chosen per language by 3-fold cross-validation on the training rows
-            import warnings
-
-            from sklearn.linear_model import LogisticRegressionCV
-
-            search = LogisticRegressionCV(
-                Cs=[1.0, 4.0, 16.0, 64.0], cv=3, max_iter=2000, class_weight="balanced", scoring="accuracy"
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                search.fit(X, y)
-            chosen = float(np.atleast_1d(search.C_)[0])
+            chosen = _choose_C(X, y, seed=self.params.seed)
         else:
             chosen = self.params.C or 8.0
         classifier = LogisticRegression(C=chosen, max_iter=2000, class_weight="balanced")
@@ -268,6 +279,67 @@ class LinearSentimentModel(_PerLanguageModel):
         return model.classifier.predict_proba(X)
 
 
+def _validation_mask(y: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """A stratified random part of the training rows (never the caller's held-out rows) for choices."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(y), dtype=bool)
+    for label in set(y):
+        rows = np.flatnonzero(y == label)
+        mask[rng.choice(rows, size=int(round(len(rows) * share)), replace=False)] = True
+    return mask
+
+
+def _choose_C(X: sparse.csr_matrix, y: np.ndarray, *, seed: int, candidates=(2.0, 4.0, 8.0, 16.0)) -> float:
+    """Regularisation by accuracy on a validation part (15%) carved from the training rows."""
+    valid = _validation_mask(y, 0.15, seed)
+    if len(set(y[~valid])) < 2 or not valid.any():
+        return 8.0
+    scores = []
+    for C in candidates:
+        classifier = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(X[~valid], y[~valid])
+        scores.append(float((classifier.predict(X[valid]) == y[valid]).mean()))
+    return float(candidates[int(np.argmax(scores))])
+
+
+def expected_calibration_error(probabilities: np.ndarray, target: np.ndarray, bins: int = 10) -> float:
+    """Mean |confidence - accuracy| of the predicted class over equal-width confidence bins, weighted by bin size.
+
+    ``probabilities``: rows of class probabilities; ``target``: the index of the true class per row."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    if len(probabilities) == 0:
+        return 0.0
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(target)
+    edges = np.linspace(1.0 / probabilities.shape[1], 1.0, bins + 1)
+    index = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            error += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(error)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
+    """Temperature T > 0 minimising the negative log-likelihood of softmax(logits / T) (Guo et al. 2017)."""
+    from scipy.optimize import minimize_scalar
+
+    target = np.asarray(target)
+
+    def nll(log_t: float) -> float:
+        p = _softmax(logits / np.exp(log_t))
+        return float(-np.log(np.clip(p[np.arange(len(target)), target], 1e-12, None)).mean())
+
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
 @dataclass
 class _NumpyNetwork:
     """The trained network's weights as numpy arrays: embedding bag (sum) → tanh → linear → softmax."""
@@ -277,23 +349,42 @@ class _NumpyNetwork:
     output: np.ndarray
     output_bias: np.ndarray
     history: list[float] = field(default_factory=list)
+    temperature: float = 1.0
+
+    def logits(self, X: sparse.csr_matrix) -> np.ndarray:
+        hidden = np.tanh(X @ self.embedding + self.hidden_bias)
+        return hidden @ self.output + self.output_bias
 
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
-        hidden = np.tanh(X @ self.embedding + self.hidden_bias)
-        logits = hidden @ self.output + self.output_bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return _softmax(self.logits(X) / self.temperature)
 
 
 class NeuralSentimentModel(_PerLanguageModel):
-    """fastText-style embedding-bag network in torch over NB-weighted n-gram features."""
+    """fastText-style embedding-bag network in torch over NB-weighted n-gram features, temperature-calibrated.
+
+    ``shared``: a fitted ``LinearSentimentModel`` on the same rows whose fitted features (and NB weights) are
+    reused, so an ensemble of the two computes them once per text. A stratified ``calibration_share`` of the
+    training rows is kept out of training: the epoch with the lowest validation loss is kept and the
+    temperature is fitted on it; ``calibration_[language]`` records T and the ECE before/after."""
 
     algorithm = "torch-embedding-bag"
 
-    def __init__(self, params: SentimentParams | None = None, *, device: str | None = None):
+    def __init__(
+        self,
+        params: SentimentParams | None = None,
+        *,
+        device: str | None = None,
+        shared: _PerLanguageModel | None = None,
+    ):
         super().__init__(params)
         self.device = device
+        self.shared = shared
+
+    def fit(self, texts, labels, languages=None):
+        self.calibration_: dict[str, dict] = {}
+        super().fit(texts, labels, languages)
+        self.shared = None  # the fitted features live in models_; don't pickle the other model twice
+        return self
 
     def _fit_one(self, language: str, texts: list[str], y: np.ndarray) -> _LanguageModel:
         import torch
@@ -304,12 +395,22 @@ class NeuralSentimentModel(_PerLanguageModel):
         self.device_used_ = str(device)
         torch.manual_seed(self.params.seed)
         rng = np.random.default_rng(self.params.seed)
-        features = _Features(language, min_df=self.params.min_df)
-        X = features.fit_transform(texts)
         classes = sorted(set(y))
-        scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
+        shared = (self.shared.models_ or {}).get(language) if self.shared is not None else None
+        if shared is not None:
+            features, scale = shared.features, shared.scale
+            X = features.transform(texts)
+        else:
+            features = _Features(language, min_df=self.params.min_df)
+            X = features.fit_transform(texts)
+            scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
         X = X.multiply(scale).tocsr().astype(np.float32)
         target = np.array([classes.index(label) for label in y])
+        valid = _validation_mask(y, self.params.calibration_share, self.params.seed)
+        if valid.sum() < 20 or len(set(y[~valid])) < 2:
+            valid[:] = False
+        X_valid, valid_target = X[valid], target[valid]
+        X, target = X[~valid], target[~valid]
         counts = np.bincount(target, minlength=len(classes)).astype(np.float32)
         class_weight = torch.tensor(counts.sum() / (len(classes) * np.maximum(counts, 1)), device=device)
 
@@ -321,8 +422,17 @@ class NeuralSentimentModel(_PerLanguageModel):
         sparse_optimizer = torch.optim.SparseAdam(list(bag.parameters()), lr=self.params.learning_rate)
         optimizer = torch.optim.Adam([hidden_bias, *head.parameters()], lr=self.params.learning_rate)
         loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)
-        history = []
-        for _epoch in range(self.params.epochs):
+
+        def snapshot() -> _NumpyNetwork:
+            return _NumpyNetwork(
+                embedding=bag.weight.detach().cpu().numpy().copy(),
+                hidden_bias=hidden_bias.detach().cpu().numpy().copy(),
+                output=head.weight.detach().cpu().numpy().T.copy(),
+                output_bias=head.bias.detach().cpu().numpy().copy(),
+            )
+
+        history, best, best_loss, best_epoch = [], None, np.inf, 0
+        for epoch in range(self.params.epochs):
             order = rng.permutation(X.shape[0])
             total = 0.0
             for start in range(0, len(order), self.params.batch_size):
@@ -340,13 +450,27 @@ class NeuralSentimentModel(_PerLanguageModel):
                 sparse_optimizer.step()
                 total += float(loss.detach()) * len(rows.indptr[:-1])
             history.append(round(total / X.shape[0], 5))
-        network = _NumpyNetwork(
-            embedding=bag.weight.detach().cpu().numpy(),
-            hidden_bias=hidden_bias.detach().cpu().numpy(),
-            output=head.weight.detach().cpu().numpy().T.copy(),
-            output_bias=head.bias.detach().cpu().numpy(),
-            history=history,
-        )
+            if valid.any():
+                network = snapshot()
+                valid_loss = -np.log(
+                    np.clip(network.predict_proba(X_valid)[np.arange(len(valid_target)), valid_target], 1e-12, None)
+                ).mean()
+                if valid_loss < best_loss:
+                    best, best_loss, best_epoch = network, valid_loss, epoch + 1
+        network = best if best is not None else snapshot()
+        network.history = history
+        if valid.any():
+            logits = network.logits(X_valid)
+            before = expected_calibration_error(_softmax(logits), valid_target)
+            network.temperature = fit_temperature(logits, valid_target)
+            after = expected_calibration_error(network.predict_proba(X_valid), valid_target)
+            self.calibration_[language] = {
+                "temperature": round(network.temperature, 4),
+                "ece_before": round(before, 4),
+                "ece_after": round(after, 4),
+                "validation_rows": int(valid.sum()),
+                "best_epoch": best_epoch,
+            }
         return _LanguageModel(features=features, scale=scale, classifier=network, classes=classes)
 
     def _scores(self, model: _LanguageModel, X: sparse.csr_matrix) -> np.ndarray:
@@ -361,21 +485,40 @@ class EnsembleSentimentModel(_PerLanguageModel):
     def __init__(self, members: list[_PerLanguageModel], params: SentimentParams | None = None):
         super().__init__(params or members[0].params)
         self.members = members
-        self.models_ = {key: None for member in members for key in member.models_}
+        self.models_ = {key: None for member in members for key in getattr(member, "models_", {})}
         self.device_used_ = getattr(members[-1], "device_used_", "cpu")
 
     def fit(self, texts, labels, languages=None):
-        for member in self.members:
+        for index, member in enumerate(self.members):
+            if isinstance(member, NeuralSentimentModel) and index > 0 and member.shared is None:
+                member.shared = self.members[0]
             member.fit(texts, labels, languages)
         self.models_ = {key: None for member in self.members for key in member.models_}
         return self
 
     def _distributions(self, texts: list[str], langs: list[str]) -> list[dict[str, float]]:
-        per_member = [member._distributions(texts, langs) for member in self.members]
-        averaged = []
-        for index in range(len(texts)):
-            keys = set().union(*(d[index] for d in per_member))
-            averaged.append({k: sum(d[index].get(k, 0.0) for d in per_member) / len(per_member) for k in keys})
+        groups: dict[str, list[int]] = {}
+        for index, lang in enumerate(langs):
+            key = lang if all(lang in member.models_ for member in self.members) else POOLED
+            groups.setdefault(key, []).append(index)
+        averaged: list[dict[str, float]] = [{} for _ in texts]
+        for key, indexes in groups.items():
+            fitted = [member.models_.get(key) for member in self.members]
+            subset = [texts[i] for i in indexes]
+            shared = all(m is not None for m in fitted) and all(
+                m.features is fitted[0].features and m.scale is fitted[0].scale for m in fitted
+            )
+            if shared:  # one feature pass for every member
+                X = fitted[0].features.transform(subset).multiply(fitted[0].scale).tocsr()
+                per_member = [
+                    [dict(zip(m.classes, map(float, row), strict=True)) for row in member._scores(m, X)]
+                    for member, m in zip(self.members, fitted, strict=True)
+                ]
+            else:
+                per_member = [member._distributions(subset, [langs[i] for i in indexes]) for member in self.members]
+            for row, index in enumerate(indexes):
+                keys = set().union(*(d[row] for d in per_member))
+                averaged[index] = {k: sum(d[row].get(k, 0.0) for d in per_member) / len(per_member) for k in keys}
         return averaged
 
 
