@@ -23,7 +23,7 @@ from ecomops.registry import (
     model_version_register,
 )
 
-from .ml.delivery import DeliveryParams, DeliveryTimeModel
+from .ml.delivery import DeliveryParams, DeliveryTimeModel, known_as_of
 from .models import DeliveryPrediction, Shipment
 from .selectors import delivery_order_frame, orders_known_before, orders_open_at
 
@@ -49,10 +49,7 @@ def _as_of_datetime(as_of: date) -> datetime:
 
 def _mask_after(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Blank every fact dated on/after the cut-off: at that date it had not happened yet."""
-    frame = frame.copy()
-    for column in ("approved_at", "handed_to_carrier_at", "delivered_at"):
-        frame.loc[frame[column] >= cutoff, column] = pd.NaT
-    return frame
+    return known_as_of(frame, cutoff)
 
 
 def delivery_model_train(
@@ -69,7 +66,7 @@ def delivery_model_train(
     metrics = {k: float(v) for k, v in summary["calibration"].items()}
     metrics.setdefault("eta_mae_days", float("nan"))
     trained = TrainedModel(
-        algorithm="HistGradientBoosting log-days + split-conformal promise",
+        algorithm="HistGradientBoosting log-days relative to network speed + split-conformal promise",
         artifact=model,
         metrics={k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in metrics.items()},
         parameters={**summary["params"], "promise_offset": summary["promise_offset"]},
