@@ -107,65 +107,75 @@ def _payment_instances(order: Order, data: OrderData) -> list[Payment]:
     return [Payment(order=order, sequential=p.sequential, **p.values()) for p in data.payments]
 
 
-def _insert_columns(model, columns: dict[str, list], *, returning: str = "") -> list[tuple]:
-    """PostgreSQL: one ``INSERT ... SELECT FROM unnest(array, ...)`` for many rows (no per-row SQL building)."""
+def _copy_rows(model, names: list[str], rows) -> None:
+    """PostgreSQL: ``COPY table (columns) FROM STDIN`` (psycopg formats the rows in C; no SQL per row)."""
     table = connection.ops.quote_name(model._meta.db_table)
-    names, casts = [], []
-    for name in columns:
-        field = model._meta.get_field(name)
-        names.append(connection.ops.quote_name(field.column))
-        casts.append(f"%s::{field.db_type(connection)}[]")
-    sql = f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({', '.join(casts)})"
-    if returning:
-        sql += f" RETURNING {returning}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(columns.values()))
-        return cursor.fetchall() if returning else []
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
+    # wrap_database_errors: a unique or check violation surfaces as Django's IntegrityError, as with execute().
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _orders_create_many_postgres(orders: list[OrderData]) -> list[int]:
+    """Order ids are drawn from the table's sequence in one query, then the three tables are COPYed."""
     now = timezone.now()
-    columns = {"external_id": [d.external_id for d in orders], "customer": [d.customer.pk for d in orders]}
-    for name in ORDER_FIELDS:
-        columns[name] = [getattr(d, name) for d in orders]
-    columns["created_at"] = columns["updated_at"] = [now] * len(orders)
-    ids = dict((external_id, pk) for pk, external_id in _insert_columns(Order, columns, returning="id, external_id"))
-    lines = [(ids[d.external_id], line) for d in orders for line in d.lines]
-    if lines:
-        _insert_columns(
-            OrderLine,
-            {
-                "order": [order_id for order_id, _ in lines],
-                "line_number": [line.line_number for _, line in lines],
-                "product": [line.product.pk for _, line in lines],
-                "seller": [line.seller.pk if line.seller else None for _, line in lines],
-                "quantity": [line.quantity for _, line in lines],
-                "unit_price": [Decimal(line.unit_price) for _, line in lines],
-                "freight": [Decimal(line.freight) for _, line in lines],
-                "shipping_limit_at": [line.shipping_limit_at for _, line in lines],
-            },
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(orders)]
         )
-    payments = [(ids[d.external_id], p) for d in orders for p in d.payments]
-    if payments:
-        _insert_columns(
-            Payment,
-            {
-                "order": [order_id for order_id, _ in payments],
-                "sequential": [p.sequential for _, p in payments],
-                "type": [p.type for _, p in payments],
-                "installments": [p.installments for _, p in payments],
-                "value": [Decimal(p.value) for _, p in payments],
-            },
-        )
-    return [ids[d.external_id] for d in orders]
+        ids = [pk for (pk,) in cursor.fetchall()]
+    order_names = ["id", "external_id", "customer", *ORDER_FIELDS, "created_at", "updated_at"]
+    _copy_rows(
+        Order,
+        order_names,
+        (
+            (pk, d.external_id, d.customer.pk, *[getattr(d, name) for name in ORDER_FIELDS], now, now)
+            for pk, d in zip(ids, orders, strict=True)
+        ),
+    )
+    line_names = ["order", "line_number", "product", "seller", "quantity", "unit_price", "freight", "shipping_limit_at"]
+    _copy_rows(
+        OrderLine,
+        line_names,
+        (
+            (
+                pk,
+                line.line_number,
+                line.product.pk,
+                line.seller.pk if line.seller else None,
+                line.quantity,
+                line.unit_price,
+                line.freight,
+                line.shipping_limit_at,
+            )
+            for pk, d in zip(ids, orders, strict=True)
+            for line in d.lines
+        ),
+    )
+    _copy_rows(
+        Payment,
+        ["order", "sequential", "type", "installments", "value"],
+        (
+            (pk, p.sequential, p.type, p.installments, p.value)
+            for pk, d in zip(ids, orders, strict=True)
+            for p in d.payments
+        ),
+    )
+    return ids
 
 
 def orders_create_many(*, orders: list[OrderData]) -> list[Order]:
     """Insert new orders with their lines and payments in three statements (all or none).
 
     The caller makes sure no order exists yet with these external ids; a clash raises ``IntegrityError``.
-    On PostgreSQL the rows go in as column arrays (``unnest``), which skips building a model instance and
-    a parameter list per row; the returned orders then carry only their pk and external id.
+    On PostgreSQL the rows go in with ``COPY`` (ids drawn from the sequence first), which skips building a
+    model instance and a parameter list per row; the returned orders then carry only their pk and external id.
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():

@@ -241,7 +241,7 @@ def _decimal(row, name, *, default=None, required=False):
     return Decimal(value).quantize(Decimal("0.01"))
 
 
-def _datetime(row, name, *, required=False, present_only=False):
+def _datetime(row, name, *, required=False, present_only=False, tz=None):
     if name not in row:
         if required:
             raise _Fallback
@@ -253,8 +253,8 @@ def _datetime(row, name, *, required=False, present_only=False):
         raise _Fallback
     try:
         parsed = datetime.fromisoformat(value)
-        current = timezone.get_current_timezone()
-        return parsed.astimezone(current) if timezone.is_aware(parsed) else timezone.make_aware(parsed, current)
+        current = tz if tz is not None else timezone.get_current_timezone()
+        return parsed.astimezone(current) if parsed.utcoffset() is not None else parsed.replace(tzinfo=current)
     except (ValueError, OverflowError):
         raise _Fallback
 
@@ -286,6 +286,7 @@ def _choice(row, name, choices, default):
 def fast_order_row(row: dict, serializer: OrderBulkRowSerializer):
     """The serializer's validated data for a plain, valid row; None when the serializer must decide."""
     prepared = serializer.context["bulk"]
+    tz = prepared.get("timezone")  # looked up once per batch: the thread-local look-up is slow
     try:
         customer = prepared["customers"].get(_text(row, "customer", 64, required=True, blank=False))
         if customer is None:
@@ -295,10 +296,10 @@ def fast_order_row(row: dict, serializer: OrderBulkRowSerializer):
             "customer": customer,
             "customer_ref": _text(row, "customer_ref", 64),
             "status": _choice(row, "status", _ORDER_STATUSES, Order.Status.CREATED),
-            "purchased_at": _datetime(row, "purchased_at", required=True),
-            "approved_at": _datetime(row, "approved_at"),
-            "handed_to_carrier_at": _datetime(row, "handed_to_carrier_at"),
-            "delivered_at": _datetime(row, "delivered_at"),
+            "purchased_at": _datetime(row, "purchased_at", required=True, tz=tz),
+            "approved_at": _datetime(row, "approved_at", tz=tz),
+            "handed_to_carrier_at": _datetime(row, "handed_to_carrier_at", tz=tz),
+            "delivered_at": _datetime(row, "delivered_at", tz=tz),
             "promised_delivery_date": _date(row, "promised_delivery_date"),
             "shipping_zip_prefix": _text(row, "shipping_zip_prefix", 8),
             "shipping_city": _text(row, "shipping_city", 128),
@@ -338,7 +339,7 @@ def _fast_line(line, prepared):
         del attrs["seller"]
     if "line_number" in line:
         attrs["line_number"] = _integer(line, "line_number", minimum=1)
-    shipping_limit_at = _datetime(line, "shipping_limit_at", present_only=True)
+    shipping_limit_at = _datetime(line, "shipping_limit_at", present_only=True, tz=prepared.get("timezone"))
     if shipping_limit_at is not _ABSENT:
         attrs["shipping_limit_at"] = shipping_limit_at
     return attrs

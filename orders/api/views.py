@@ -4,6 +4,7 @@ import logging
 
 from django.db import DataError, IntegrityError
 from django.db.models import Prefetch
+from django.utils import timezone
 from rest_framework import viewsets
 
 from catalog.models import Customer, Product, Seller
@@ -40,10 +41,17 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
         seller_ids = {str(line["seller"]) for line in lines if line.get("seller")}
         customer_ids = {str(row["customer"]) for row in dicts if row.get("customer")}
         external_ids = {str(row["external_id"]) for row in dicts if row.get("external_id")}
+        # Only the keys the rows need: building full model instances for thousands of references is slow.
+        products = Product.objects.filter(sku__in=skus).select_related("seller").only("sku", "seller__external_id")
         return {
-            "products": {p.sku: p for p in Product.objects.filter(sku__in=skus).select_related("seller")},
-            "sellers": {s.external_id: s for s in Seller.objects.filter(external_id__in=seller_ids)},
-            "customers": {c.external_id: c for c in Customer.objects.filter(external_id__in=customer_ids)},
+            "products": {p.sku: p for p in products},
+            "sellers": {
+                s.external_id: s for s in Seller.objects.filter(external_id__in=seller_ids).only("external_id")
+            },
+            "customers": {
+                c.external_id: c for c in Customer.objects.filter(external_id__in=customer_ids).only("external_id")
+            },
+            "timezone": timezone.get_current_timezone(),
             "orders": {
                 o.external_id: o
                 for o in Order.objects.filter(external_id__in=external_ids).prefetch_related("lines", "payments")
