@@ -28,6 +28,7 @@ class ForecastParams:
     use_global: bool = True
     selection_margin: float = 0.5  # one backtest fold is noisy: switch away from the global model only on a clear win
     backtest_folds: int = 1
+    calibration_folds: int = 2  # rolling-origin folds whose global-model residuals set the conformal interval width
     min_history: int = 4
     global_params: GlobalParams = field(default_factory=GlobalParams)
     refit: bool = True
@@ -107,7 +108,24 @@ class DemandForecaster:
                 recent, until=origin - offset, horizon=max(horizon, fold_h)
             )
             scaled, level = model.predict_scaled(recent, origin=origin - offset, horizon=fold_h)
-            model.calibrate(scaled, actual, level)
+            calibration = [(scaled, actual, level)]
+            # Earlier folds, each with a model fitted before its own origin, so that the interval width is
+            # calibrated on more than one stretch of the year (a single fold under-covers after a season change).
+            for k in range(1, self.params.calibration_folds):
+                earlier = origin - offset - k * fold_h
+                if earlier - fold_h < self.params.min_history:
+                    break
+                extra = GlobalQuantileForecaster(self.params.global_params).fit(
+                    recent, until=earlier, horizon=max(horizon, fold_h)
+                )
+                extra_scaled, extra_level = extra.predict_scaled(recent, origin=earlier, horizon=fold_h)
+                calibration.append((extra_scaled, recent.y[:, earlier : earlier + fold_h], extra_level))
+                report(30 + 10 * k // self.params.calibration_folds, f"calibration fold {k + 1} scored")
+            model.calibrate(
+                {q: np.vstack([c[0][q] for c in calibration]) for q in QUANTILES},
+                np.vstack([c[1] for c in calibration]),
+                np.concatenate([c[2] for c in calibration]),
+            )
             fold["global"] = model.predict(recent, origin=origin - offset, horizon=fold_h)
             report(45, f"global model backtested ({model.n_train_rows_} training rows)")
         fold_points = {name: (f[0.5] if isinstance(f, dict) else f) for name, f in fold.items()}

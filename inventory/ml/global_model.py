@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from .calendar import easter
 from .panel import Panel
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -33,6 +35,7 @@ class GlobalParams:
     interval_level: float = 0.8
     max_history_days: int = 3 * 365  # older history adds little to a global model and costs memory
     log_offset: float = 0.1  # target log(y / level + offset): multiplicative effects, spikes tamed, zeros kept
+    conformal: str = "symmetric"  # or "per_tail": how the backtest residuals set the P10-P90 margins
     random_state: int = 0
 
 
@@ -168,6 +171,7 @@ class GlobalQuantileForecaster:
             columns["day_of_month"] = dates.day.to_numpy(dtype=float)
         else:
             columns["week_of_year"] = dates.isocalendar().week.to_numpy(dtype=float)
+        columns["easter_offset"] = _easter_offset(panel, t)
         n_dates = len(panel.dates)
         for name, matrix in panel.covariates.items():
             if name == "price":
@@ -305,18 +309,25 @@ class GlobalQuantileForecaster:
         return np.maximum((np.exp(z) - self.params.log_offset) * scale, 0.0)
 
     def calibrate(self, scaled: dict, actual: np.ndarray, level: np.ndarray) -> tuple[float, float]:
-        """Conformalised quantile regression on a backtest fold (actual demand in units, the model's level per
-        series): widen (or narrow) P10/P90 in the model's log space so each tail holds its share."""
+        """Conformalised quantile regression on backtest folds (actual demand in units, the model's level per
+        series), in the model's log space. ``symmetric`` (Romano et al. 2019): one margin from the score
+        max(P10 - y, y - P90), applied to both sides, so a fold whose misses are all on one side (holiday peaks)
+        still widens the other; ``per_tail``: each tail separately."""
         actual_scaled = self._to_target(actual, level[:, None])
         observed = ~np.isnan(actual_scaled)
-        tail = (1 - self.params.interval_level) / 2
         low = (scaled[0.1] - actual_scaled)[observed]
         high = (actual_scaled - scaled[0.9])[observed]
         if len(low) < 20:
             self.adjust_ = (0.0, 0.0)
             return self.adjust_
-        level_q = min(1.0, (1 - tail) * (1 + 1 / len(low)))
-        self.adjust_ = (float(np.quantile(low, level_q)), float(np.quantile(high, level_q)))
+        if self.params.conformal == "per_tail":
+            tail = (1 - self.params.interval_level) / 2
+            level_q = min(1.0, (1 - tail) * (1 + 1 / len(low)))
+            self.adjust_ = (float(np.quantile(low, level_q)), float(np.quantile(high, level_q)))
+        else:
+            level_q = min(1.0, self.params.interval_level * (1 + 1 / len(low)))
+            margin = float(np.quantile(np.maximum(low, high), level_q))
+            self.adjust_ = (margin, margin)
         return self.adjust_
 
     def predict(self, panel: Panel, *, origin: int, horizon: int) -> dict[float, np.ndarray]:
@@ -354,6 +365,21 @@ def _leave_one_out_mean(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -
     others = counts[groups] - observed
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(others > 0, (totals[groups] - values) / others, np.nan)
+
+
+def _easter_offset(panel: Panel, t: np.ndarray) -> np.ndarray:
+    """Periods from Easter Sunday to the target period (a moving feast that shifts retail demand between weeks),
+    clipped to +-3 periods; NaN further away."""
+    step = 1 if panel.freq == "D" else 7
+    years = sorted({d.year for d in panel.dates})
+    sundays = {y: pd.Timestamp(easter(y)) for y in range(years[0] - 1, years[-1] + 2)}
+    offsets = []
+    for day in panel.dates:
+        best = min(((day - sundays[y]).days for y in (day.year - 1, day.year, day.year + 1)), key=abs)
+        # a weekly period contains Easter when it starts at most 6 days before it
+        k = int(np.floor((best + (step - 1)) / step)) if step > 1 else best
+        offsets.append(float(k) if abs(k) <= 3 else np.nan)
+    return np.asarray(offsets)[t]
 
 
 def _ffill(matrix: np.ndarray) -> np.ndarray:

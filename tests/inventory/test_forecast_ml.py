@@ -139,3 +139,20 @@ def test_missing_weeks_stay_missing_in_the_panel():
     history = _toy_history(n_series=1, weeks=5).drop(index=2)
     panel = build_panel(history, horizon=1, freq="W")
     assert np.isnan(panel.y[0, 2]) and panel.y.shape == (1, 5)
+
+
+def test_symmetric_conformal_margin_widens_both_sides_from_one_sided_misses():
+    from inventory.ml.global_model import GlobalQuantileForecaster
+
+    model = GlobalQuantileForecaster(GlobalParams(log_offset=0.1))
+    # given P10 = P90 = 0 in log space and 25 actuals above it by 0.01 .. 0.25 (level 1: y = exp(v) - 0.1)
+    v = np.arange(1, 26) / 100
+    actual = (np.exp(v) - 0.1)[None, :]
+    zeros = np.zeros((1, 25))
+    low, high = model.calibrate({0.1: zeros, 0.5: zeros, 0.9: zeros}, actual, np.array([1.0]))
+    # then one margin, the 0.8 * (1 + 1/25) = 0.832 quantile of the scores (interpolated: 0.20968), both sides
+    assert low == high == pytest.approx(0.20968)
+    per_tail = GlobalQuantileForecaster(GlobalParams(log_offset=0.1, conformal="per_tail"))
+    low, high = per_tail.calibrate({0.1: zeros, 0.5: zeros, 0.9: zeros}, actual, np.array([1.0]))
+    # per tail (0.9 * (1 + 1/25) = 0.936 quantile each): the lower side had no misses, so it narrows
+    assert low == pytest.approx(-0.02536) and high == pytest.approx(0.23464)
