@@ -1,6 +1,9 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 
-from .models import APIKey
+from .models import APIKey, PermissionChange
 from .services import api_key_create, api_key_revoke
 
 
@@ -37,3 +40,78 @@ class APIKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for key in queryset:
             api_key_revoke(key=key)
+
+
+class _ReadOnly:
+    """Audit rows are written by access.audit only: nobody adds, edits or deletes them in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+HISTORY_FIELDS = ["changed_at", "actor_name", "field", "added_items", "removed_items", "before", "after"]
+
+
+class _HistoryColumns:
+    @admin.display(description="added")
+    def added_items(self, obj):
+        return ", ".join(map(str, obj.added)) or "-"
+
+    @admin.display(description="removed")
+    def removed_items(self, obj):
+        return ", ".join(map(str, obj.removed)) or "-"
+
+
+@admin.register(PermissionChange)
+class PermissionChangeAdmin(_ReadOnly, _HistoryColumns, admin.ModelAdmin):
+    list_display = [
+        "changed_at",
+        "actor_name",
+        "target_name",
+        "field",
+        "added_items",
+        "removed_items",
+        "before",
+        "after",
+    ]
+    list_filter = ["field", "changed_at"]
+    search_fields = ["target_name", "actor_name"]
+    date_hierarchy = "changed_at"
+    fields = ["changed_at", "actor", "actor_name", "target_user", "target_group", "target_name", *HISTORY_FIELDS[2:]]
+    readonly_fields = fields
+
+
+class UserPermissionHistory(_ReadOnly, _HistoryColumns, admin.TabularInline):
+    model = PermissionChange
+    fk_name = "target_user"
+    fields = HISTORY_FIELDS
+    readonly_fields = HISTORY_FIELDS
+    extra = 0
+    verbose_name_plural = "permission history"
+
+
+class GroupPermissionHistory(UserPermissionHistory):
+    fk_name = "target_group"
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin with the user's permission history (groups, permissions, staff/superuser/active)."""
+
+    inlines = [*UserAdmin.inlines, UserPermissionHistory]
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(GroupAdmin):
+    inlines = [*GroupAdmin.inlines, GroupPermissionHistory]

@@ -39,3 +39,48 @@ class APIKey(TimeStampedModel):
     @property
     def is_usable(self) -> bool:
         return not self.revoked and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class PermissionChange(models.Model):
+    """One change of a user's or a group's access (see ``access.audit``): who, when, before and after."""
+
+    class Field(models.TextChoices):
+        GROUPS = "groups", "user's groups"
+        USER_PERMISSIONS = "user_permissions", "user's own permissions"
+        GROUP_PERMISSIONS = "permissions", "group's permissions"
+        IS_STAFF = "is_staff", "staff status"
+        IS_SUPERUSER = "is_superuser", "superuser status"
+        IS_ACTIVE = "is_active", "active"
+
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Empty: outside a request (migrate, shell).")
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_name = models.CharField(max_length=150)
+    field = models.CharField(max_length=32, choices=Field.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["target_name", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.target_name}: {self.get_field_display()} by {self.actor_name or 'system'} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def added(self) -> list:
+        if isinstance(self.after, list):
+            return sorted(set(self.after) - set(self.before or []))
+        return []
+
+    @property
+    def removed(self) -> list:
+        if isinstance(self.before, list):
+            return sorted(set(self.before) - set(self.after or []))
+        return []
