@@ -6,6 +6,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 
 from access.pii import mask_email, mask_name, user_sees_personal_data
+from access.scoping import CustomerScopedAdmin
 
 from .models import Category, Customer, Product, Seller
 
@@ -88,7 +89,7 @@ class ProductAdmin(ImportExportModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     """Name and e-mail are shown masked to users without ``access.view_personal_data``."""
 
     list_display = ["external_id", "name_display", "email_display", "city", "state", "zip_prefix", "created_at"]

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from access.scoping import CustomerScopedAdmin
 from ecomops.jobs import job_start
 from inventory.models import Location
 
@@ -45,7 +46,7 @@ class TrackingEventInline(admin.TabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     list_display = ["pk", "order", "carrier", "status", "shipped_at", "delivered_at", "estimated_delivery_date"]
     list_filter = ["status", "carrier"]
     search_fields = ["tracking_number", "order__external_id"]
@@ -57,7 +58,7 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(admin.ModelAdmin):
+class TrackingEventAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     list_display = ["shipment", "occurred_at", "status", "location"]
     list_filter = ["status"]
     search_fields = ["shipment__tracking_number", "shipment__order__external_id", "location"]
@@ -82,7 +83,7 @@ class LikelyLateFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryPrediction)
-class DeliveryPredictionAdmin(admin.ModelAdmin):
+class DeliveryPredictionAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     """Predictions with the riskiest first; the "likely late" filter is the operators' worklist."""
 
     list_display = ["order", "purchased", "eta_date", "promise_date", "risk", "model_version", "as_of"]
@@ -126,7 +127,7 @@ class DeliveryPredictionAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderRisk)
-class OrderRiskAdmin(admin.ModelAdmin):
+class OrderRiskAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     """Unusual new orders with the reasons, for review before allocation."""
 
     list_display = ["order", "score", "status", "reason_list", "created_at"]

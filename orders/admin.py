@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from access.scoping import CustomerScopedAdmin
+
 from .models import Order, OrderLine, Payment
 
 
@@ -19,7 +21,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     list_display = ["external_id", "customer", "status", "purchased_at", "promised_delivery_date", "delivered_at"]
     list_filter = ["status", "shipping_state"]
     search_fields = ["external_id", "customer__external_id", "customer_ref"]
@@ -31,7 +33,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(admin.ModelAdmin):
+class OrderLineAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     list_display = ["order", "line_number", "product", "seller", "quantity", "unit_price", "freight"]
     search_fields = ["order__external_id", "product__sku"]
     autocomplete_fields = ["order", "product", "seller"]
@@ -39,7 +41,7 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(CustomerScopedAdmin, admin.ModelAdmin):
     list_display = ["order", "sequential", "type", "installments", "value"]
     list_filter = ["type"]
     search_fields = ["order__external_id"]

@@ -174,6 +174,8 @@ REST_FRAMEWORK = {
         "access.authentication.APIKeyScope",
     ],
     "DEFAULT_FILTER_BACKENDS": [
+        # First: customer-service agents only reach their queue's customers (object-level access).
+        "access.scoping.CustomerScopeFilter",
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",

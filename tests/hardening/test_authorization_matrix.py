@@ -10,6 +10,11 @@ view's queryset), a full permission (``"ecomops.add_jobrun"``), ``AUTH`` (any au
 * a role without the permission -> 403;
 * a role with it -> 200 on a list, 404 on a detail URL for an object that does not exist.
 
+A second API matrix hits every detail route with a real object (one per route's model, built like the admin
+page tests build theirs) that is out of the customer-service agent's scope (``access.scoping``): a role with
+the permission gets 200, except an agent, who gets 404 on the models narrowed to the queue's customers and
+never sees those objects in a list either.
+
 GETs only for the matrix; POST-only action routes are checked for anonymous (401) and for every role that
 lacks the permission (403) -- those requests are refused before any body is read, so nothing is created.
 """
@@ -22,10 +27,13 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from access.roles import ROLES
+from access.scoping import CUSTOMER_PATHS, is_customer_scoped, scope_queryset
+from tests.test_admin_pages import build
 
 AUTH = "AUTH"
 PUBLIC = "PUBLIC"
@@ -217,6 +225,14 @@ def _is_detail(name: str) -> bool:
     return bool(API_PATTERNS[name].pattern.regex.groupindex)
 
 
+def _url_of(name: str, obj) -> str:
+    """The route's URL for an existing object (by the view's lookup field)."""
+    cls = API_PATTERNS[name].callback.cls
+    lookup = getattr(cls, "lookup_field", "pk") or "pk"
+    kwarg = getattr(cls, "lookup_url_kwarg", None) or lookup
+    return reverse(name, kwargs={kwarg: getattr(obj, lookup)})
+
+
 @pytest.fixture
 def role_user(db, django_user_model):
     def make(role_name: str | None):
@@ -268,6 +284,85 @@ def test_api_matrix(role_name, role_user):
                 wrong.append((name, method, perm, expected, response.status_code))
     assert wrong == []
     assert checked >= 50
+
+
+# Detail routes that answer something other than 200 for an existing object a role may read, and why.
+EXISTING_SUCCESS: dict[str, int] = {
+    # the built audience has no campaign window to measure: a validation answer, given after the permission check
+    "campaignaudience-effect": 400,
+}
+
+
+@pytest.fixture
+def existing_objects(db):
+    """One saved object per model behind a GET detail route, none in a customer-service agent's scope.
+
+    The feedback queue gets one item (so the agent's scope is not empty); every object of the narrowed models
+    belongs to another customer.
+    """
+    from tests.feedback.factories import QueueItemFactory
+
+    in_queue = QueueItemFactory()
+    objects = {}
+    for name in sorted(API_ROUTES):
+        if "GET" not in API_ROUTES[name] or not _is_detail(name):
+            continue
+        model = _route_model(API_PATTERNS[name])
+        assert model is not None, f"{name}: a detail route without a queryset needs its own rule here"
+        if model not in objects:
+            with transaction.atomic():
+                objects[model] = build(model)
+    queue_customer = in_queue.review.order.customer_id
+    for model, obj in objects.items():
+        path = CUSTOMER_PATHS.get(model._meta.label_lower)
+        if path is not None:
+            assert model.objects.filter(pk=obj.pk).values_list(path, flat=True).get() != queue_customer, model
+    return objects
+
+
+@pytest.mark.parametrize("role_name", [None, *ROLE_NAMES], ids=["anonymous", *ROLE_NAMES])
+def test_api_matrix_on_existing_objects_out_of_the_agents_scope(role_name, role_user, existing_objects):
+    user = role_user(role_name)
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    scoped = is_customer_scoped(user)
+    wrong, checked = [], 0
+    for name in sorted(API_ROUTES):
+        if "GET" not in API_ROUTES[name]:
+            continue
+        perm = _required_permission(name, "GET")
+        if perm == PUBLIC:
+            continue
+        model = _route_model(API_PATTERNS[name])
+        narrowed = scoped and model is not None and model._meta.label_lower in CUSTOMER_PATHS
+        allowed = user is not None and (perm == AUTH or user.has_perm(perm))
+        cache.clear()
+        if not _is_detail(name):
+            if not narrowed or not allowed:
+                continue
+            # a list of a narrowed model shows the agent exactly its scope, never the out-of-scope object
+            response = client.get(_url(name), {"limit": 1000})
+            rows = response.json()["results"]
+            expected = scope_queryset(API_PATTERNS[name].callback.cls.queryset.all(), user).count()
+            if response.json()["count"] != expected or existing_objects[model].pk in {r.get("id") for r in rows}:
+                wrong.append((name, "list", expected, response.json()["count"]))
+            checked += 1
+            continue
+        if user is None:
+            expected = 401
+        elif not allowed:
+            expected = 403
+        elif narrowed:
+            expected = 404
+        else:
+            expected = EXISTING_SUCCESS.get(name, 200)
+        response = client.get(_url_of(name, existing_objects[model]))
+        checked += 1
+        if response.status_code != expected:
+            wrong.append((name, perm, expected, response.status_code))
+    assert wrong == []
+    assert checked >= 40
 
 
 def _admin_pages():
