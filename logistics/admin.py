@@ -241,3 +241,6 @@ class RoutePlanAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "logistics/plan_routes.html", context)
+
+
+from .admin_settings import DeliverySettingsAdmin  # noqa: E402,F401  (registers the delivery settings page)

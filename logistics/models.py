@@ -1,6 +1,9 @@
 """Logistics: carriers, shipments, tracking events and postal geography."""
 
+from __future__ import annotations
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -55,9 +58,28 @@ class Shipment(TimeStampedModel):
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     estimated_delivery_date = models.DateField(null=True, blank=True)
+    window_start = models.TimeField(
+        null=True, blank=True, help_text="Delivery time window agreed with the customer: earliest local time."
+    )
+    window_end = models.TimeField(null=True, blank=True, help_text="Delivery time window: latest local time.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(window_start__isnull=True) & Q(window_end__isnull=True))
+                | (Q(window_start__isnull=False) & Q(window_end__gt=F("window_start"))),
+                name="shipment_window_both_or_none_and_ordered",
+            )
+        ]
+
+    def clean(self):
+        super().clean()
+        if (self.window_start is None) != (self.window_end is None):
+            field = "window_end" if self.window_end is None else "window_start"
+            raise ValidationError({field: "give both ends of the delivery time window, or neither"})
+        if self.window_start is not None and self.window_end <= self.window_start:
+            raise ValidationError({"window_end": "the delivery time window must end after it starts"})
 
     def __str__(self) -> str:
         return f"{self.order} via {self.carrier or '?'} ({self.status})"
@@ -119,6 +141,64 @@ class DeliveryPrediction(TimeStampedModel):
 
 
 LIKELY_LATE_RISK = 0.5
+DEFAULT_TARGET_LATE_SHARE = 0.04
+
+
+def validate_late_share(value: float) -> None:
+    if value is None or not 0 < value < 0.5:
+        raise ValidationError(
+            "the accepted share of late deliveries must be above 0 and below 0.5 (e.g. 0.04 for 4 %%), got %(value)s",
+            code="late_share_out_of_range",
+            params={"value": value},
+        )
+
+
+class DeliverySettings(TimeStampedModel):
+    """The store's delivery-promise settings: one row (pk 1), edited by an administrator in the admin.
+
+    ``target_late_share`` is the share of deliveries the store accepts to arrive after the promise date; the
+    delivery model's promise is calibrated to it at every training (a job or command may still override it).
+    """
+
+    SINGLETON_PK = 1
+
+    target_late_share = models.FloatField(
+        default=DEFAULT_TARGET_LATE_SHARE,
+        validators=[validate_late_share],
+        help_text="Accepted share of deliveries after the promise date, between 0 and 0.5 (0.04 = 4 %).",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "delivery settings"
+        verbose_name_plural = "delivery settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="deliverysettings_single_row"),
+            models.CheckConstraint(
+                condition=Q(target_late_share__gt=0) & Q(target_late_share__lt=0.5),
+                name="deliverysettings_late_share_in_0_05",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery settings: promise with {self.target_late_share:.1%} late"
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_PK
+        if self._state.adding:
+            # A new object saved over the existing row updates it (keeping when the row was created).
+            created = type(self).objects.filter(pk=self.SINGLETON_PK).values_list("created_at", flat=True).first()
+            if created is not None:
+                self.created_at, self._state.adding = created, False
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> DeliverySettings:
+        """The store's settings row (created on first use from ``LOGISTICS_TARGET_LATE_SHARE``, else 4 %)."""
+        initial = float(getattr(settings, "LOGISTICS_TARGET_LATE_SHARE", DEFAULT_TARGET_LATE_SHARE))
+        return cls.objects.get_or_create(pk=cls.SINGLETON_PK, defaults={"target_late_share": initial})[0]
 
 
 class OrderRisk(TimeStampedModel):
@@ -160,7 +240,16 @@ class RoutePlan(TimeStampedModel):
     is_feasible = models.BooleanField(default=True)
     solver = models.CharField(max_length=64, default="pyvrp")
     runtime_seconds = models.FloatField(default=0)
-    unplanned = models.JSONField(default=list, blank=True, help_text="Shipments left out, with the reason.")
+    unplanned = models.JSONField(
+        default=list, blank=True, help_text="Shipments left out (or missing their time window), with the reason."
+    )
+    uses_time_windows = models.BooleanField(
+        default=False, help_text="Planned against the shipments' delivery windows and the shift (some had one)."
+    )
+    shift_start = models.TimeField(null=True, blank=True)
+    shift_end = models.TimeField(null=True, blank=True)
+    speed_kmh = models.FloatField(null=True, blank=True, help_text="Travel speed assumed for arrival times.")
+    service_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Time spent at each stop.")
 
     class Meta:
         ordering = ["-date", "-pk"]
@@ -180,6 +269,7 @@ class RouteStop(models.Model):
     longitude = models.FloatField()
     load = models.PositiveIntegerField(default=0)
     distance_from_previous_km = models.FloatField(default=0)
+    planned_arrival = models.TimeField(null=True, blank=True, help_text="When time windows were planned.")
 
     class Meta:
         ordering = ["plan_id", "route_number", "sequence"]

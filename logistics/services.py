@@ -24,7 +24,7 @@ from ecomops.registry import (
 )
 
 from .ml.delivery import DeliveryParams, DeliveryTimeModel, known_as_of
-from .models import DeliveryPrediction, Shipment
+from .models import DEFAULT_TARGET_LATE_SHARE, DeliveryPrediction, DeliverySettings, Shipment
 from .selectors import delivery_order_frame, orders_known_before, orders_open_at
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,14 @@ EXPORT_COLUMNS = ["order_id", "purchased_at", "eta_date", "promise_date", "late_
 
 
 def default_target_late_share() -> float:
-    """The store's accepted share of late deliveries (setting ``LOGISTICS_TARGET_LATE_SHARE``, default 4 %)."""
-    return float(getattr(settings, "LOGISTICS_TARGET_LATE_SHARE", 0.04))
+    """The store's accepted share of late deliveries: the admin-edited ``DeliverySettings`` row, else the
+    ``LOGISTICS_TARGET_LATE_SHARE`` setting, else 4 %."""
+    stored = DeliverySettings.objects.filter(pk=DeliverySettings.SINGLETON_PK).values_list(
+        "target_late_share", flat=True
+    )
+    for value in stored:
+        return float(value)
+    return float(getattr(settings, "LOGISTICS_TARGET_LATE_SHARE", DEFAULT_TARGET_LATE_SHARE))
 
 
 def _as_of_datetime(as_of: date) -> datetime:
@@ -173,7 +179,12 @@ def delivery_score_open_orders(*, now: datetime | None = None, job: JobRun | Non
     frame = delivery_order_frame(orders=orders)
     if frame.empty:
         return 0
-    predicted = model.predict(frame, now=pd.Timestamp(now).tz_convert("UTC").tz_localize(None))
+    # The promise follows the store's current target even when it changed after this version was trained.
+    predicted = model.predict(
+        frame,
+        now=pd.Timestamp(now).tz_convert("UTC").tz_localize(None),
+        target_late_share=default_target_late_share(),
+    )
     stored = _store_predictions(version=version, as_of=now.date(), frame=frame, predicted=predicted)
     return len(stored)
 

@@ -106,7 +106,14 @@ class RoutePlanReport(ReportView):
         plan = self._plan()
         rows = list(
             plan.stops.order_by("route_number", "sequence").values(
-                "route_number", "sequence", "shipment_id", "latitude", "longitude", "load", "distance_from_previous_km"
+                "route_number",
+                "sequence",
+                "shipment_id",
+                "latitude",
+                "longitude",
+                "load",
+                "distance_from_previous_km",
+                "planned_arrival",
             )
         )
         return pd.DataFrame(
@@ -119,6 +126,7 @@ class RoutePlanReport(ReportView):
                 "longitude",
                 "load",
                 "distance_from_previous_km",
+                "planned_arrival",
             ],
         )
 

@@ -12,6 +12,12 @@ from logistics.models import (
     TrackingEvent,
     ZipArea,
 )
+from logistics.routing import (
+    DEFAULT_SERVICE_MINUTES,
+    DEFAULT_SHIFT_END,
+    DEFAULT_SHIFT_START,
+    DEFAULT_SPEED_KMH,
+)
 
 
 class CarrierSerializer(serializers.ModelSerializer):
@@ -59,9 +65,21 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "shipped_at",
             "delivered_at",
             "estimated_delivery_date",
+            "window_start",
+            "window_end",
             "created_at",
             "updated_at",
         ]
+
+    def validate(self, attrs):
+        start = attrs.get("window_start", getattr(self.instance, "window_start", None))
+        end = attrs.get("window_end", getattr(self.instance, "window_end", None))
+        if (start is None) != (end is None):
+            field = "window_end" if end is None else "window_start"
+            raise serializers.ValidationError({field: "give both ends of the delivery time window, or neither"})
+        if start is not None and end <= start:
+            raise serializers.ValidationError({"window_end": "the delivery time window must end after it starts"})
+        return attrs
 
 
 class DeliveryPredictionSerializer(serializers.ModelSerializer):
@@ -107,7 +125,16 @@ class OrderRiskSerializer(serializers.ModelSerializer):
 class RouteStopSerializer(serializers.ModelSerializer):
     class Meta:
         model = RouteStop
-        fields = ["route_number", "sequence", "shipment", "latitude", "longitude", "load", "distance_from_previous_km"]
+        fields = [
+            "route_number",
+            "sequence",
+            "shipment",
+            "latitude",
+            "longitude",
+            "load",
+            "distance_from_previous_km",
+            "planned_arrival",
+        ]
 
 
 class RoutePlanSerializer(serializers.ModelSerializer):
@@ -129,6 +156,11 @@ class RoutePlanSerializer(serializers.ModelSerializer):
             "solver",
             "runtime_seconds",
             "unplanned",
+            "uses_time_windows",
+            "shift_start",
+            "shift_end",
+            "speed_kmh",
+            "service_minutes",
             "stops",
             "created_at",
         ]
@@ -139,6 +171,11 @@ class RoutePlanSerializer(serializers.ModelSerializer):
             "solver",
             "runtime_seconds",
             "unplanned",
+            "uses_time_windows",
+            "shift_start",
+            "shift_end",
+            "speed_kmh",
+            "service_minutes",
         ]
 
 
@@ -148,3 +185,12 @@ class PlanRoutesSerializer(serializers.Serializer):
     vehicle_capacity = serializers.IntegerField(min_value=1)
     vehicles = serializers.IntegerField(min_value=1, max_value=500)
     seconds = serializers.FloatField(min_value=0.1, max_value=60, default=2.0)
+    shift_start = serializers.TimeField(default=DEFAULT_SHIFT_START, help_text="Used when shipments have windows.")
+    shift_end = serializers.TimeField(default=DEFAULT_SHIFT_END)
+    speed_kmh = serializers.FloatField(min_value=1, max_value=200, default=DEFAULT_SPEED_KMH)
+    service_minutes = serializers.IntegerField(min_value=0, max_value=240, default=DEFAULT_SERVICE_MINUTES)
+
+    def validate(self, attrs):
+        if attrs["shift_end"] <= attrs["shift_start"]:
+            raise serializers.ValidationError({"shift_end": "the shift must end after it starts"})
+        return attrs

@@ -110,6 +110,10 @@ class RoutePlanViewSet(viewsets.ReadOnlyModelViewSet):
                 vehicle_capacity=data["vehicle_capacity"],
                 vehicles=data["vehicles"],
                 seconds=data["seconds"],
+                shift_start=data["shift_start"],
+                shift_end=data["shift_end"],
+                speed_kmh=data["speed_kmh"],
+                service_minutes=data["service_minutes"],
             )
         except RoutingError as exc:
             return Response({"detail": str(exc)}, status=400)

@@ -355,13 +355,28 @@ class DeliveryTimeModel:
         self.data_end_ = train["delivered_at"].max()
         return self
 
-    def predict(self, orders: pd.DataFrame, *, now=None) -> pd.DataFrame:
-        """ETA and promise per order; ``late_risk`` is P(delivered after the promise | not delivered by ``now``)."""
+    def offset_for(self, target_late_share: float | None) -> float:
+        """The promise offset (log days above the ETA) for a late share; the trained one when ``None``.
+
+        Re-derived from the stored calibration residuals, so a store that changes its target does not have to
+        wait for the next training.
+        """
+        if target_late_share is None or target_late_share == self.params.target_late_share:
+            return float(self.offset_)
+        if not 0 < target_late_share < 0.5:
+            raise ValueError(f"target late share must be between 0 and 0.5, got {target_late_share}")
+        return conformal_quantile(self.residuals_, miss_share=target_late_share)
+
+    def predict(self, orders: pd.DataFrame, *, now=None, target_late_share: float | None = None) -> pd.DataFrame:
+        """ETA and promise per order; ``late_risk`` is P(delivered after the promise | not delivered by ``now``).
+
+        ``target_late_share`` (default: the one trained with) sets how high a quantile the promise is.
+        """
         orders = _coerce(orders)
         X = self._features(orders, feature_time=self._feature_time(orders, self.as_of_))
         median = self._centre(X)
         spread = np.ones(len(X))
-        promise = median + np.maximum(self.offset_, 0.0)
+        promise = median + np.maximum(self.offset_for(target_late_share), 0.0)
         purchased = orders["purchased_at"]
         eta_days = np.exp(median)
         promise_days = np.exp(promise)

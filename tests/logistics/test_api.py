@@ -134,3 +134,31 @@ def test_zip_areas_filter_by_state(api_client):
     ZipAreaFactory(prefix="20000", state="RJ")
     response = api_client.get(reverse("ziparea-list"), {"state": "RJ"})
     assert [row["prefix"] for row in response.json()["results"]] == ["20000"]
+
+
+def test_plan_routes_refuses_a_shift_that_ends_before_it_starts(api_client):
+    response = api_client.post(
+        reverse("routeplan-plan"),
+        {
+            "location": 1,
+            "date": "2018-03-05",
+            "vehicle_capacity": 10,
+            "vehicles": 1,
+            "shift_start": "18:00",
+            "shift_end": "08:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"shift_end": ["the shift must end after it starts"]}
+
+
+def test_shipment_time_window_is_validated_in_the_api(api_client):
+    shipment = ShipmentFactory()
+    url = reverse("shipment-detail", args=[shipment.pk])
+    half = api_client.patch(url, {"window_start": "10:00"}, format="json")
+    assert half.status_code == 400
+    assert half.json() == {"window_end": ["give both ends of the delivery time window, or neither"]}
+    ok = api_client.patch(url, {"window_start": "10:00", "window_end": "12:30"}, format="json")
+    assert ok.status_code == 200
+    assert (ok.json()["window_start"], ok.json()["window_end"]) == ("10:00:00", "12:30:00")

@@ -136,3 +136,54 @@ def test_handling_time_estimates_use_only_hand_offs_before_as_of():
         {"seller_id": "slow", "handoffs": 1, "median_days": 3.0, "p90_days": 3.0, "expected_days": 3.0},
         {"seller_id": "fast", "handoffs": 2, "median_days": 1.0, "p90_days": 1.0, "expected_days": 1.0},
     ]
+
+
+def test_model_follows_a_network_that_gets_steadily_faster():
+    """Delivery times shrink by up to 60 % over the history; the level-relative model tracks them better."""
+    from logistics.ml.delivery import known_as_of
+
+    orders = synthetic_orders(n=900)
+    progress = ((orders["purchased_at"] - pd.Timestamp("2017-06-01")) / pd.Timedelta(days=300)).clip(0, 1)
+    orders["delivered_at"] = orders["purchased_at"] + (orders["delivered_at"] - orders["purchased_at"]) * (
+        1 - 0.6 * progress
+    )
+    as_of = pd.Timestamp("2018-03-01")
+    test = orders[orders["purchased_at"] >= as_of]
+    truth = ((test["delivered_at"] - test["purchased_at"]) / pd.Timedelta(days=1)).to_numpy()
+    errors = {}
+    for relative in (True, False):
+        params = DeliveryParams(max_iter=40, calibration_days=40, calibration_gap_days=10, relative_to_network=relative)
+        model = DeliveryTimeModel(params).fit(known_as_of(orders[orders["purchased_at"] < as_of], as_of), as_of=as_of)
+        predicted = model.predict(known_as_of(test, as_of))
+        errors[relative] = float(np.abs(predicted["eta_days"].to_numpy() - truth).mean())
+        assert model.summary()["relative_to_network"] is relative
+    assert errors[True] < errors[False]
+
+
+def test_known_as_of_blanks_every_later_fact():
+    from logistics.ml.delivery import known_as_of
+
+    orders = synthetic_orders(n=50)
+    as_of = pd.Timestamp("2017-09-01")
+    masked = known_as_of(orders, as_of)
+    for column in ("approved_at", "handed_to_carrier_at", "delivered_at"):
+        later = orders[column] >= as_of
+        assert later.any() and masked.loc[later, column].isna().all()
+        pd.testing.assert_series_equal(masked.loc[~later, column], orders.loc[~later, column])
+    pd.testing.assert_series_equal(masked["purchased_at"], orders["purchased_at"])
+
+
+def test_promise_follows_a_changed_target_without_retraining():
+    orders = synthetic_orders()
+    as_of = pd.Timestamp("2018-02-01")
+    model = DeliveryTimeModel(DeliveryParams(max_iter=40, calibration_days=40, calibration_gap_days=10))
+    model.fit(orders, as_of=as_of)
+    test = orders[orders["purchased_at"] >= as_of]
+    assert model.offset_for(None) == model.offset_ == model.offset_for(0.04)
+    assert model.offset_for(0.25) == conformal_quantile(model.residuals_, miss_share=0.25) < model.offset_
+    trained, looser = model.predict(test), model.predict(test, target_late_share=0.25)
+    pd.testing.assert_series_equal(trained["eta_days"], looser["eta_days"])
+    assert (looser["promise_days"] <= trained["promise_days"]).all()
+    assert (looser["promise_days"] < trained["promise_days"]).any()
+    with pytest.raises(ValueError, match="target late share must be between 0 and 0.5, got 0.7"):
+        model.predict(test, target_late_share=0.7)

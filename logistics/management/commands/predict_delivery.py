@@ -30,7 +30,10 @@ class Command(BaseCommand):
             "--target-late-share",
             type=float,
             default=None,
-            help="accepted share of late deliveries (default: LOGISTICS_TARGET_LATE_SHARE or 0.04)",
+            help=(
+                "accepted share of late deliveries (default: the store's delivery settings in the admin, "
+                "else LOGISTICS_TARGET_LATE_SHARE, else 0.04)"
+            ),
         )
 
     def handle(self, *args, **options):
