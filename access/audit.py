@@ -28,7 +28,10 @@ FLAGS = ("is_staff", "is_superuser", "is_active")
 
 
 class AuditActorMiddleware:
-    """Remember the request so permission changes made while serving it are attributed to its user."""
+    """Remember the request so permission changes made while serving it are attributed to its user.
+
+    ``access.pii.current_user_sees_personal_data`` reads it too (admin columns have no request at hand).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response

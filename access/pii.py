@@ -90,3 +90,24 @@ def mask_email(email: str) -> str:
 
 def user_sees_personal_data(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm("access.view_personal_data"))
+
+
+def mask_personal_text(text: str, *, names: tuple[str, ...] | list[str] = ()) -> str:
+    """``mask_pii`` plus the known names of the people involved (a reply greets the customer by name)."""
+    masked = mask_pii(text)
+    if not masked:
+        return masked
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+        masked = re.sub(re.escape(name), mask_name(name), masked, flags=re.IGNORECASE)
+    return masked
+
+
+def current_user_sees_personal_data() -> bool:
+    """Whether the user of the request being served may see personal data (no request: no).
+
+    For code that has no ``request`` at hand, like an admin column; ``access.audit.AuditActorMiddleware``
+    keeps the request in a context variable, which is safe across threads and async tasks.
+    """
+    from .audit import current_actor
+
+    return user_sees_personal_data(current_actor())

@@ -7,10 +7,49 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from access.pii import current_user_sees_personal_data, mask_personal_text
 from ecomops.jobs import job_start
 
 from . import services_queue as queue
 from .models import QueueItem, QueueNote, ReplyTemplate, Review, ReviewAnalysis, ReviewReply, TopicKeyword
+
+
+def _customer_names(review) -> tuple[str, ...]:
+    order = review.order if review.order_id else None
+    return (order.customer.name,) if order is not None and order.customer.name else ()
+
+
+def shown(text: str, review) -> str:
+    """Review text (or a reply) as the current user may see it: personal data masked without the permission."""
+    if not text or current_user_sees_personal_data():
+        return text
+    return mask_personal_text(text, names=_customer_names(review))
+
+
+class MaskedTextAdmin:
+    """Show ``masked_fields`` read-only and masked to users without ``access.view_personal_data``."""
+
+    masked_fields: tuple[str, ...] = ()
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not current_user_sees_personal_data():
+            exclude += [name for name in self.masked_fields if name not in exclude]
+        return exclude
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not current_user_sees_personal_data():
+            readonly = [name for name in readonly if name not in self.masked_fields]
+            readonly += [f"masked_{name}" for name in self.masked_fields]
+        return readonly
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not current_user_sees_personal_data():
+            fields = [f"masked_{name}" if name in self.masked_fields else name for name in fields]
+            fields = list(dict.fromkeys(fields))
+        return fields
 
 
 class ReviewAnalysisInline(admin.StackedInline):
@@ -47,7 +86,7 @@ class SentimentFilter(admin.SimpleListFilter):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(MaskedTextAdmin, admin.ModelAdmin):
     list_display = [
         "external_id",
         "source",
@@ -62,12 +101,21 @@ class ReviewAdmin(admin.ModelAdmin):
     list_filter = ["source", "language", "score", "label", SentimentFilter, "channel"]
     search_fields = ["external_id", "title", "text", "order__external_id"]
     autocomplete_fields = ["order"]
-    list_select_related = ["analysis"]
+    list_select_related = ["analysis", "order__customer"]
     date_hierarchy = "created_at_source"
     ordering = ["-created_at_source", "-pk"]
     inlines = [ReviewAnalysisInline]
     actions = ["score_selected", "train_sentiment", "train_topics"]
     readonly_fields = ["answered_at"]
+    masked_fields = ("title", "text")
+
+    @admin.display(description="title")
+    def masked_title(self, review):
+        return shown(review.title, review)
+
+    @admin.display(description="text")
+    def masked_text(self, review):
+        return shown(review.text, review)
 
     @admin.display(description="sentiment", ordering="analysis__sentiment")
     def sentiment(self, review):
@@ -76,7 +124,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
     @admin.display(description="text")
     def short_text(self, review):
-        text = " / ".join(p for p in (review.title, review.text) if p)
+        text = shown(" / ".join(p for p in (review.title, review.text) if p), review)
         return text[:80] + ("…" if len(text) > 80 else "")
 
     @admin.action(description="Score selected reviews with the active model (job)", permissions=["change"])
@@ -256,7 +304,7 @@ class QueueItemAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if obj is not None and not obj.review.replies.exists():
-            form.base_fields["reply"].initial = queue.reply_suggest(review=obj.review).text
+            form.base_fields["reply"].initial = shown(queue.reply_suggest(review=obj.review).text, obj.review)
         return form
 
     def save_model(self, request, obj, form, change):
@@ -283,7 +331,7 @@ class QueueItemAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:feedback_review_change", args=[item.review_id]),
-            str(item.review.text or item.review.title)[:60] or item.review.external_id,
+            shown(str(item.review.text or item.review.title), item.review)[:60] or item.review.external_id,
         )
 
     @admin.display(description="sentiment")
@@ -302,10 +350,10 @@ class QueueItemAdmin(admin.ModelAdmin):
         analysis = getattr(review, "analysis", None)
         return format_html(
             "<b>{}</b> {}★ — {}<br>{}<br><i>{}</i>",
-            review.title or "",
+            shown(review.title or "", review),
             review.score or "?",
             review.created_at_source or "",
-            review.text or "",
+            shown(review.text or "", review),
             f"{analysis.language}, {analysis.sentiment} ({analysis.probability:.2f}), topics: {', '.join(analysis.topics)}"
             if analysis
             else "not scored",
@@ -358,7 +406,10 @@ class QueueItemAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<div>{} {}★ {}</div>",
-                ((r.created_at_source or "", r.score or "?", (r.text or r.title)[:100]) for r in earlier),
+                (
+                    (r.created_at_source or "", r.score or "?", shown(r.text or r.title, item.review)[:100])
+                    for r in earlier
+                ),
             )
             or "none"
         )
@@ -369,7 +420,10 @@ class QueueItemAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<div><i>{} by {}</i>: {}</div>",
-                ((r.sent_at, r.author, r.body) for r in item.review.replies.select_related("author")),
+                (
+                    (r.sent_at, r.author, shown(r.body, item.review))
+                    for r in item.review.replies.select_related("author")
+                ),
             )
             or "none"
         )
@@ -412,12 +466,21 @@ class QueueItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewReply)
-class ReviewReplyAdmin(admin.ModelAdmin):
+class ReviewReplyAdmin(MaskedTextAdmin, admin.ModelAdmin):
     list_display = ["review", "author", "sent_at", "edited"]
     search_fields = ["review__external_id", "body"]
     list_select_related = ["review", "author"]
     ordering = ["-sent_at", "-pk"]
     readonly_fields = ["review", "author", "template", "suggested_body", "body", "sent_at"]
+    masked_fields = ("suggested_body", "body")
+
+    @admin.display(description="suggested body")
+    def masked_suggested_body(self, reply):
+        return shown(reply.suggested_body, reply.review)
+
+    @admin.display(description="body")
+    def masked_body(self, reply):
+        return shown(reply.body, reply.review)
 
     @admin.display(boolean=True, description="edited by the agent")
     def edited(self, reply):

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 from django.utils import timezone
 
+from access.pii import mask_personal_text, user_sees_personal_data
 from ecomops.reports import Chart, ReportInputError, ReportView, Table, bar_chart, line_chart
 
 from .ml.keyphrases import key_phrases
@@ -150,8 +151,11 @@ class SuspiciousReviewsReport(ReportView):
                 "suspicious_score",
                 "suspicious_reasons",
                 "review__text",
+                "review__order__customer__name",
             )[:500]
         )
+        # The page and its CSV show review text with personal data masked to users without the permission.
+        sees = user_sees_personal_data(self.request.user)
         return pd.DataFrame(
             [
                 {
@@ -160,7 +164,7 @@ class SuspiciousReviewsReport(ReportView):
                     "sentiment": r[2],
                     "suspicious": r[3],
                     "reasons": "; ".join(r[4]),
-                    "text": (r[5] or "")[:200],
+                    "text": (r[5] if sees else mask_personal_text(r[5] or "", names=[r[6] or ""]))[:200],
                 }
                 for r in rows
             ],
