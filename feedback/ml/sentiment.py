@@ -140,6 +140,8 @@ class SentimentParams:
     min_language_rows: int = 200
     neutral_margin: float = 0.6
     nb_weighting: bool = True
+    # None: every row counts the same, which maximises accuracy (balanced weights trade it for minority recall)
+    class_weight: str | None = None
     # neural
     embedding_dim: int = 64
     epochs: int = 8
@@ -195,7 +197,9 @@ class _PerLanguageModel:
                 self.models_[lang] = self._fit_one(
                     lang, [t for t, m in zip(texts, mask, strict=True) if m], labels_array[mask]
                 )
-        if len(set(labels_array)) >= 2:
+        if len(self.models_) == 1 and len(counts) == 1:  # one language: its model is the pooled one too
+            self.models_[POOLED] = next(iter(self.models_.values()))
+        elif len(set(labels_array)) >= 2:
             self.models_[POOLED] = self._fit_one(POOLED, texts, labels_array)
         self.training_rows_ = {lang: int(count) for lang, count in counts.items()}
         return self
@@ -267,10 +271,10 @@ class LinearSentimentModel(_PerLanguageModel):
         scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
         X = X.multiply(scale).tocsr()
         if self.params.C is None and len(y) >= 300:
-            chosen = _choose_C(X, y, seed=self.params.seed)
+            chosen = _choose_C(X, y, seed=self.params.seed, class_weight=self.params.class_weight)
         else:
             chosen = self.params.C or 8.0
-        classifier = LogisticRegression(C=chosen, max_iter=2000, class_weight="balanced")
+        classifier = LogisticRegression(C=chosen, max_iter=2000, class_weight=self.params.class_weight)
         classifier.fit(X, y)
         self.chosen_C_ = {**getattr(self, "chosen_C_", {}), language: chosen}
         return _LanguageModel(features=features, scale=scale, classifier=classifier, classes=list(classifier.classes_))
@@ -289,14 +293,16 @@ def _validation_mask(y: np.ndarray, share: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _choose_C(X: sparse.csr_matrix, y: np.ndarray, *, seed: int, candidates=(2.0, 4.0, 8.0, 16.0)) -> float:
+def _choose_C(
+    X: sparse.csr_matrix, y: np.ndarray, *, seed: int, class_weight: str | None, candidates=(2.0, 4.0, 8.0, 16.0)
+) -> float:
     """Regularisation by accuracy on a validation part (15%) carved from the training rows."""
     valid = _validation_mask(y, 0.15, seed)
     if len(set(y[~valid])) < 2 or not valid.any():
         return 8.0
     scores = []
     for C in candidates:
-        classifier = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(X[~valid], y[~valid])
+        classifier = LogisticRegression(C=C, max_iter=2000, class_weight=class_weight).fit(X[~valid], y[~valid])
         scores.append(float((classifier.predict(X[valid]) == y[valid]).mean()))
     return float(candidates[int(np.argmax(scores))])
 
@@ -407,12 +413,15 @@ class NeuralSentimentModel(_PerLanguageModel):
         X = X.multiply(scale).tocsr().astype(np.float32)
         target = np.array([classes.index(label) for label in y])
         valid = _validation_mask(y, self.params.calibration_share, self.params.seed)
-        if valid.sum() < 20 or len(set(y[~valid])) < 2:
+        if valid.sum() < 10 or len(set(y[~valid])) < 2:
             valid[:] = False
         X_valid, valid_target = X[valid], target[valid]
         X, target = X[~valid], target[~valid]
         counts = np.bincount(target, minlength=len(classes)).astype(np.float32)
-        class_weight = torch.tensor(counts.sum() / (len(classes) * np.maximum(counts, 1)), device=device)
+        balanced = counts.sum() / (len(classes) * np.maximum(counts, 1))
+        class_weight = torch.tensor(
+            balanced if self.params.class_weight == "balanced" else np.ones_like(counts), device=device
+        )
 
         bag = torch.nn.EmbeddingBag(X.shape[1], self.params.embedding_dim, mode="sum", sparse=True).to(device)
         torch.nn.init.normal_(bag.weight, std=0.05)

@@ -80,3 +80,39 @@ def test_chinese_words_come_from_a_segmenter_with_bigrams():
     assert "酒店" in tokens and "服务" in tokens
     assert "酒店 的" in tokens
     assert " " not in tokens
+
+
+@pytest.mark.django_db
+def test_product_training_registers_the_calibrated_torch_model_and_the_ensemble():
+    from ecomops.registry import model_version_load
+    from feedback.models import Review
+    from feedback.services import sentiment_train
+    from tests.feedback.factories import CORPUS
+
+    Review.objects.bulk_create(
+        Review(
+            source=Review.Source.IMPORT,
+            channel=f"corpus-{language}",
+            external_id=f"{language}-{label}-{i}-{copy}",
+            label=label,
+            text=f"{text} {copy}",
+            language=language,
+        )
+        for language, by_label in CORPUS.items()
+        for label, texts in by_label.items()
+        for i, text in enumerate(texts)
+        for copy in range(6)
+    )
+    linear, neural, ensemble = sentiment_train(algorithms=("linear", "neural", "ensemble"))
+    assert neural.metrics["calibration"]["*"]["temperature"] > 0
+    assert set(neural.metrics["calibration"]["*"]) == {
+        "temperature",
+        "ece_before",
+        "ece_after",
+        "validation_rows",
+        "best_epoch",
+    }
+    loaded = model_version_load(version=ensemble)
+    first, second = loaded.members
+    assert second.models_["*"].features is first.models_["*"].features  # one feature pass after unpickling too
+    assert loaded.predict(["produto péssimo, não chegou"], ["pt"]) == ["negative"]
