@@ -6,6 +6,7 @@ nothing here trains or loads a model artifact.
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -139,10 +140,13 @@ class AudienceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "snapshot_date", "created_at", "members", "control_members"]
 
+    # The list annotates both counts (one query per page, not two per audience); a new audience counts them.
     def get_members(self, obj) -> int:
-        return obj.members.count()
+        return obj.member_count if hasattr(obj, "member_count") else obj.members.count()
 
     def get_control_members(self, obj) -> int:
+        if hasattr(obj, "control_count"):
+            return obj.control_count
         return obj.members.filter(is_control=True).count()
 
 
@@ -176,7 +180,9 @@ class AudienceViewSet(
     seed} selects the customers and keeps a seeded control group; ``export`` is the CSV for the campaign tool
     (control left out unless ``?include_control=1``); ``effect`` compares treatment and control afterwards."""
 
-    queryset = CampaignAudience.objects.order_by("-created_at", "-pk")
+    queryset = CampaignAudience.objects.annotate(
+        member_count=Count("members"), control_count=Count("members", filter=Q(members__is_control=True))
+    ).order_by("-created_at", "-pk")
     serializer_class = AudienceSerializer
     filterset_fields = ["source", "criterion"]
     ordering_fields = ["created_at", "name"]
