@@ -115,7 +115,7 @@ def main() -> int:
     ours = summary.loc["ecomops"]
     print()
     print(
-        f"targets: late <= {args.target:.0%}: {'PASS' if ours.late_share <= args.target else 'FAIL'} "
+        f"targets: late <= {args.target:.1%}: {'PASS' if ours.late_share <= args.target else 'FAIL'} "
         f"({ours.late_share:.1%}); slack <= 7 d: {'PASS' if ours.mean_slack_days <= 7 else 'FAIL'} "
         f"({ours.mean_slack_days:.2f}); ETA MAE <= 3.3 d: {'PASS' if ours.eta_mae_days <= 3.3 else 'FAIL'} "
         f"({ours.eta_mae_days:.2f})"

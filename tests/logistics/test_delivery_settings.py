@@ -55,9 +55,10 @@ def test_training_uses_the_stored_target():
 def test_admin_edits_the_single_row(client, django_user_model):
     admin_user = django_user_model.objects.create_superuser(username="boss", password="boss-pass-123")
     client.force_login(admin_user)
-    listing = client.get(reverse("admin:logistics_deliverysettings_changelist"))
-    assert listing.status_code == 302
-    assert listing["Location"] == reverse("admin:logistics_deliverysettings_change", args=[1])
+    add = reverse("admin:logistics_deliverysettings_add")
+    assert client.get(reverse("admin:logistics_deliverysettings_changelist")).status_code == 200
+    assert client.post(add, {"target_late_share": "0.04"}).status_code == 302
+    assert client.get(add).status_code == 403  # one row only
     url = reverse("admin:logistics_deliverysettings_change", args=[1])
 
     refused = client.post(url, {"target_late_share": "0.7"})
@@ -69,4 +70,4 @@ def test_admin_edits_the_single_row(client, django_user_model):
     assert saved.status_code == 302
     row = DeliverySettings.objects.get()
     assert (row.target_late_share, row.updated_by) == (0.06, admin_user)
-    assert client.get(reverse("admin:logistics_deliverysettings_add")).status_code == 403
+    assert client.get(reverse("admin:logistics_deliverysettings_delete", args=[1])).status_code == 403
