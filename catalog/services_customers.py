@@ -120,19 +120,18 @@ def rfm_select_sql(*, as_of: date) -> tuple[str, list]:
     else:
         recency = "CAST(julianday(%s) - julianday(date(pc.last_at)) AS INTEGER)"
     sql = f"""
-    WITH per_customer AS (
-        SELECT customer_id, MAX(purchased_at) AS last_at, COUNT(*) AS frequency
-        FROM {Order._meta.db_table}
-        WHERE purchased_at < %s AND status NOT IN (%s, %s)
-        GROUP BY customer_id
-    ), spend AS (
-        SELECT o.customer_id AS customer_id, SUM(l.quantity * l.unit_price) AS monetary
-        FROM {OrderLine._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id
+    WITH per_order AS (
+        SELECT o.customer_id AS customer_id, o.purchased_at AS purchased_at, SUM(l.quantity * l.unit_price) AS total
+        FROM {Order._meta.db_table} o LEFT JOIN {OrderLine._meta.db_table} l ON l.order_id = o.id
         WHERE o.purchased_at < %s AND o.status NOT IN (%s, %s)
-        GROUP BY o.customer_id
+        GROUP BY o.id
+    ), per_customer AS (
+        SELECT customer_id, MAX(purchased_at) AS last_at, COUNT(*) AS frequency, COALESCE(SUM(total), 0) AS monetary
+        FROM per_order
+        GROUP BY customer_id
     ), measured AS (
-        SELECT pc.customer_id, {recency} AS recency_days, pc.frequency, COALESCE(sp.monetary, 0) AS monetary
-        FROM per_customer pc LEFT JOIN spend sp ON sp.customer_id = pc.customer_id
+        SELECT pc.customer_id, {recency} AS recency_days, pc.frequency, pc.monetary
+        FROM per_customer pc
     ), ranked AS (
         SELECT customer_id, recency_days, frequency, monetary,
                PERCENT_RANK() OVER (ORDER BY recency_days DESC) AS pr_r,
@@ -147,7 +146,7 @@ def rfm_select_sql(*, as_of: date) -> tuple[str, list]:
     SELECT customer_id, %s, recency_days, frequency, monetary, r, f, m, {SEGMENT_SQL} FROM scored
     """
     cutoff = _cutoff(as_of)
-    return sql, [cutoff, *EXCLUDED_ORDER_STATUSES, cutoff, *EXCLUDED_ORDER_STATUSES, as_of, as_of]
+    return sql, [cutoff, *EXCLUDED_ORDER_STATUSES, as_of, as_of]
 
 
 RFM_COLUMNS = (
@@ -161,16 +160,22 @@ def rfm_recompute(*, as_of: date) -> int:
 
     Scores 1-5 are quintiles of PERCENT_RANK: recency (more recent = higher), frequency (orders),
     monetary (sum of line quantity × unit price). Returns the number of customers scored.
+
+    Measured on 1M customers / 2.6M orders / 5.3M lines (``benchmarks/rfm_scale.py``, PostgreSQL backend CPU):
+    orders and their lines are read in one pass (totals per order, then per customer; on PostgreSQL a merge
+    join over the two id indexes instead of two scans of the orders and a 2.5M-entry hash), and rows are
+    inserted in customer order so the (customer, as_of) unique index grows at its right edge instead of
+    splitting pages at random: 16.5 -> 11.0 CPU seconds for a new date.
     """
     select, params = rfm_select_sql(as_of=as_of)
     table = CustomerSegmentSnapshot._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # the three window sorts and the order-total hash need memory, not temp files
+            # the window sorts and the per-customer hash need memory, not temp files
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")  # compiling costs more than it saves on this one-shot query
         cursor.execute(f"DELETE FROM {table} WHERE as_of = %s", [as_of])
-        cursor.execute(f"INSERT INTO {table} ({RFM_COLUMNS}) {select}", params)
+        cursor.execute(f"INSERT INTO {table} ({RFM_COLUMNS}) {select} ORDER BY customer_id", params)
         inserted = cursor.rowcount
     logger.info("RFM snapshot %s: %d customers", as_of, inserted)
     return inserted
