@@ -29,6 +29,9 @@ class ForecastParams:
     selection_margin: float = 0.5  # one backtest fold is noisy: switch away from the global model only on a clear win
     backtest_folds: int = 1
     calibration_folds: int = 2  # rolling-origin folds whose global-model residuals set the conformal interval width
+    # ...but a further fold (a full model fit) only while fewer residuals than this have been collected: a large
+    # panel's first fold alone pins the conformal quantile down
+    calibration_max_points: int = 100_000
     min_history: int = 4
     global_params: GlobalParams = field(default_factory=GlobalParams)
     refit: bool = True
@@ -113,7 +116,8 @@ class DemandForecaster:
             # calibrated on more than one stretch of the year (a single fold under-covers after a season change).
             for k in range(1, self.params.calibration_folds):
                 earlier = origin - offset - k * fold_h
-                if earlier - fold_h < self.params.min_history:
+                collected = sum(int((~np.isnan(c[1])).sum()) for c in calibration)
+                if earlier - fold_h < self.params.min_history or collected >= self.params.calibration_max_points:
                     break
                 extra = GlobalQuantileForecaster(self.params.global_params).fit(
                     recent, until=earlier, horizon=max(horizon, fold_h)
@@ -126,7 +130,7 @@ class DemandForecaster:
                 np.vstack([c[1] for c in calibration]),
                 np.concatenate([c[2] for c in calibration]),
             )
-            fold["global"] = model.predict(recent, origin=origin - offset, horizon=fold_h)
+            fold["global"] = model.to_units(scaled, level)
             report(45, f"global model backtested ({model.n_train_rows_} training rows)")
         fold_points = {name: (f[0.5] if isinstance(f, dict) else f) for name, f in fold.items()}
         fold_mase = {

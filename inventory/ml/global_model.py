@@ -43,16 +43,14 @@ class _History:
     """Cumulative sums over the history matrix, for O(1) window statistics at any origin."""
 
     def __init__(self, y: np.ndarray):
+        # float32 halves the memory of a large panel; sums of demand stay exact far beyond 5 years of days
         observed = ~np.isnan(y)
-        values = np.nan_to_num(y)
-        pad = np.zeros((y.shape[0], 1))
-        self.sum = np.hstack([pad, np.cumsum(values, axis=1)])
-        self.sq = np.hstack([pad, np.cumsum(values**2, axis=1)])
-        self.count = np.hstack([pad, np.cumsum(observed, axis=1)])
-        self.zeros = np.hstack([pad, np.cumsum(observed & (values == 0), axis=1)])
-        idx = np.where(observed, np.arange(y.shape[1]), -1)
-        last = np.maximum.accumulate(idx, axis=1)
-        self.last_value = np.where(last >= 0, np.take_along_axis(np.nan_to_num(y), np.maximum(last, 0), 1), np.nan)
+        values = np.where(observed, y, 0.0).astype(np.float32)
+        self.sum = _cumsum(values)
+        self.sq = _cumsum(values * values)
+        self.count = _cumsum(observed)
+        self.zeros = _cumsum(observed & (values == 0))
+        self.last_value = _ffill(y)
         self.y = y
 
     def window(self, i: np.ndarray, T: np.ndarray, width: int | None):
@@ -84,17 +82,14 @@ class _Response:
 
     def __init__(self, panel: Panel, until: int):
         y = panel.y[:, :until]
-        z = np.log1p(np.maximum(y, 0.0))
+        z = np.log1p(np.maximum(y, 0.0)).astype(np.float32)
         promo = np.zeros(y.shape, dtype=bool)
         for name, matrix in panel.covariates.items():
             if name != "price" and name != "holiday" and not name.startswith("holiday"):
                 promo |= np.nan_to_num(matrix[:, :until]) > 0
         observed = ~np.isnan(z)
         plain = observed & ~promo
-        pad = np.zeros((y.shape[0], 1))
-
-        def cum(values):
-            return np.hstack([pad, np.cumsum(values, axis=1)])
+        cum = _cumsum
 
         self.plain_sum = cum(np.where(plain, z, 0.0))
         self.plain_count = cum(plain)
@@ -102,7 +97,7 @@ class _Response:
         self.has_price = price is not None
         if self.has_price:
             with np.errstate(invalid="ignore", divide="ignore"):
-                x = np.log(np.where(price[:, :until] > 0, price[:, :until], np.nan))
+                x = np.log(np.where(price[:, :until] > 0, price[:, :until], np.nan)).astype(np.float32)
             both = observed & ~np.isnan(x)
             x0, z0 = np.where(both, x, 0.0), np.where(both, z, 0.0)
             self.n = cum(both)
@@ -164,13 +159,13 @@ class GlobalQuantileForecaster:
         }
         if panel.freq == "D":
             columns["year_lag"] = hist.lag(i, t, T, 364) / scale
-        dates = panel.dates[t]
-        columns["month"] = dates.month.to_numpy(dtype=float)
+        dates = panel.dates  # calendar per period once, then looked up per row
+        columns["month"] = dates.month.to_numpy(dtype=float)[t]
         if panel.freq == "D":
-            columns["day_of_week"] = dates.dayofweek.to_numpy(dtype=float)
-            columns["day_of_month"] = dates.day.to_numpy(dtype=float)
+            columns["day_of_week"] = dates.dayofweek.to_numpy(dtype=float)[t]
+            columns["day_of_month"] = dates.day.to_numpy(dtype=float)[t]
         else:
-            columns["week_of_year"] = dates.isocalendar().week.to_numpy(dtype=float)
+            columns["week_of_year"] = dates.isocalendar().week.to_numpy(dtype=float)[t]
         columns["easter_offset"] = _easter_offset(panel, t)
         n_dates = len(panel.dates)
         for name, matrix in panel.covariates.items():
@@ -214,10 +209,13 @@ class GlobalQuantileForecaster:
         if price is None:
             return
         with np.errstate(invalid="ignore", divide="ignore"):
-            log_price = np.log(np.where(price > 0, price, np.nan))
-        price_hist = _History(log_price)
+            log_price = np.log(np.where(price > 0, price, np.nan)).astype(np.float32)
+        seen = ~np.isnan(log_price)
+        price_count = _cumsum(seen)
         with np.errstate(invalid="ignore", divide="ignore"):
-            self._log_price_mean = np.where(price_hist.count > 0, price_hist.sum / price_hist.count, np.nan)
+            self._log_price_mean = np.where(
+                price_count > 0, _cumsum(np.where(seen, log_price, 0.0).astype(np.float32)) / price_count, np.nan
+            ).astype(np.float32)
         self._price_last = _ffill(price)
         if groups is not None:
             # competing products: the mean log price of the other members of the group in the same period
@@ -238,22 +236,32 @@ class GlobalQuantileForecaster:
 
     # -- training ---------------------------------------------------------------------------------------
     def _training_rows(self, panel: Panel, until: int, horizon: int, rng: np.random.Generator):
-        y = panel.y[:, :until]
-        i_idx, t_idx = np.nonzero(~np.isnan(y))
-        keep = t_idx >= 1
-        i_idx, t_idx = i_idx[keep], t_idx[keep]
+        """(series, origin, step) rows: every observed target before ``until`` (``samples_per_target`` random
+        steps each), or, past ``max_rows``, a sample favouring recent targets, drawn period by period without
+        listing every observed cell (a large daily panel has tens of millions)."""
+        observed = ~np.isnan(panel.y[:, :until])
+        per_period = observed.sum(axis=0)
+        per_period[0] = 0  # a target needs at least one period of history before it
         k = self.params.samples_per_target
-        i_rows = np.repeat(i_idx, k)
-        t_rows = np.repeat(t_idx, k)
+        total = int(per_period.sum()) * k
+        if total <= self.params.max_rows:
+            i_rows, t_rows = np.nonzero(observed[:, 1:])
+            t_rows = t_rows + 1
+            i_rows, t_rows = np.repeat(i_rows, k), np.repeat(t_rows, k)
+        else:
+            # keep the most recent targets preferentially: they look most like what we forecast next
+            weights = per_period * np.exp((np.arange(until) - until) / max(until / 2, 1))
+            counts = rng.multinomial(self.params.max_rows, weights / weights.sum())
+            i_parts, t_parts = [], []
+            for t in np.flatnonzero(counts):
+                members = np.flatnonzero(observed[:, t])
+                take = min(int(counts[t]), len(members) * k)
+                i_parts.append(rng.choice(np.repeat(members, k), size=take, replace=False))
+                t_parts.append(np.full(take, t))
+            i_rows, t_rows = np.concatenate(i_parts), np.concatenate(t_parts)
         h_rows = rng.integers(1, horizon + 1, size=len(i_rows))
         h_rows = np.minimum(h_rows, t_rows)  # the origin must leave at least one period of history
-        T_rows = t_rows - h_rows + 1
-        if len(i_rows) > self.params.max_rows:
-            # keep the most recent targets preferentially: they look most like what we forecast next
-            weights = np.exp((t_rows - until) / max(until / 2, 1))
-            pick = rng.choice(len(i_rows), size=self.params.max_rows, replace=False, p=weights / weights.sum())
-            i_rows, T_rows, h_rows, t_rows = i_rows[pick], T_rows[pick], h_rows[pick], t_rows[pick]
-        return i_rows, T_rows, h_rows
+        return i_rows, t_rows - h_rows + 1, h_rows
 
     def fit(self, panel: Panel, *, until: int | None = None, horizon: int | None = None) -> GlobalQuantileForecaster:
         """Fit on targets before period index ``until`` (default: the whole history)."""
@@ -272,6 +280,9 @@ class GlobalQuantileForecaster:
             raise ValueError("no observed demand to train the global model on")
         X, scale = self._features(panel, hist, i, T, h, _Response(panel, until))
         target = self._to_target(panel.y[i, T + h - 1], scale)
+        # ties at the zero-demand floor (most days of a slow mover) leave the median model with one constant
+        # gradient and no split; a jitter far below any demand unit breaks them
+        target = target + rng.uniform(0.0, 1e-6, len(target))
         self.models_ = {}
         for q in QUANTILES:
             model = HistGradientBoostingRegressor(
@@ -306,7 +317,9 @@ class GlobalQuantileForecaster:
         return np.log(np.maximum(y, 0.0) / scale + self.params.log_offset)
 
     def _from_target(self, z: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        return np.maximum((np.exp(z) - self.params.log_offset) * scale, 0.0)
+        # exp(log(offset)) - offset is not exactly 0 in floating point: a zero forecast must stay exactly 0
+        units = (np.exp(z) - self.params.log_offset) * scale
+        return np.where(units > 1e-5 * scale, units, 0.0)
 
     def calibrate(self, scaled: dict, actual: np.ndarray, level: np.ndarray) -> tuple[float, float]:
         """Conformalised quantile regression on backtest folds (actual demand in units, the model's level per
@@ -332,7 +345,10 @@ class GlobalQuantileForecaster:
 
     def predict(self, panel: Panel, *, origin: int, horizon: int) -> dict[float, np.ndarray]:
         """Quantile forecasts in demand units, calibrated, non-negative and non-crossing."""
-        scaled, scale = self.predict_scaled(panel, origin=origin, horizon=horizon)
+        return self.to_units(*self.predict_scaled(panel, origin=origin, horizon=horizon))
+
+    def to_units(self, scaled: dict, scale: np.ndarray) -> dict[float, np.ndarray]:
+        """Calibrated quantiles in demand units from ``predict_scaled``'s output."""
         low_adj, high_adj = getattr(self, "adjust_", (0.0, 0.0))
         p50 = scaled[0.5]
         p10 = np.minimum(scaled[0.1] - low_adj, p50)
@@ -382,8 +398,18 @@ def _easter_offset(panel: Panel, t: np.ndarray) -> np.ndarray:
     return np.asarray(offsets)[t]
 
 
+def _cumsum(values: np.ndarray) -> np.ndarray:
+    """Cumulative sums along periods in float32, with a leading zero column (sum of periods [0, T) at T)."""
+    out = np.zeros((values.shape[0], values.shape[1] + 1), dtype=np.float32)
+    np.cumsum(values, axis=1, dtype=np.float32, out=out[:, 1:])
+    return out
+
+
 def _ffill(matrix: np.ndarray) -> np.ndarray:
+    """Last observed value at or before each period (float32; NaN before the first observation)."""
     observed = ~np.isnan(matrix)
-    idx = np.where(observed, np.arange(matrix.shape[1]), -1)
-    last = np.maximum.accumulate(idx, axis=1)
-    return np.where(last >= 0, np.take_along_axis(np.nan_to_num(matrix), np.maximum(last, 0), 1), np.nan)
+    idx = np.where(observed, np.arange(matrix.shape[1], dtype=np.int32), np.int32(-1))
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    out = np.take_along_axis(matrix.astype(np.float32), np.maximum(idx, 0), 1)
+    out[idx < 0] = np.nan
+    return out
