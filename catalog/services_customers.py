@@ -716,10 +716,32 @@ def _popular_rows(interactions: pd.DataFrame, *, overall: int = 50, per_category
 
 @dataclass(frozen=True)
 class Recommended:
+    """One recommended product with what a page shows of it (read in the same query as the ranking)."""
+
     product_id: int
     score: float
     reason: str  # personalised | bought_together | popular_in_category | popular
-    product: Product | None = None
+    sku: str = ""
+    name: str = ""
+    category: str | None = None
+    list_price: Decimal | None = None
+
+
+def _shown(prefix: str) -> tuple[str, ...]:
+    """The product columns a recommendation carries, read as plain values (no model objects per row)."""
+    return (
+        f"{prefix}__sku",
+        f"{prefix}__name",
+        f"{prefix}__category__name_en",
+        f"{prefix}__category__name",
+        f"{prefix}__list_price",
+    )
+
+
+def _rec(product_id: int, score: float, reason: str, shown) -> Recommended:
+    sku, name, category_en, category, list_price = shown
+    # the category as str(Category) shows it: its English name when it has one
+    return Recommended(product_id, float(score), reason, sku, name, category_en or category, list_price)
 
 
 def _recommendable(queryset, field: str):
@@ -739,6 +761,12 @@ def _recommendable(queryset, field: str):
     return queryset.filter(Q(~Exists(stocked)) | Q(Exists(in_stock)))
 
 
+def _take(queryset, limit: int):
+    """At most ``limit`` rows from SQL when availability is decided there; all of them when the inventory
+    hook filters afterwards (it may drop some)."""
+    return queryset[:limit] if _AVAILABILITY_FILTER is None else queryset
+
+
 def _hooked(rows: list[Recommended]) -> list[Recommended]:
     if _AVAILABILITY_FILTER is None:
         return rows
@@ -752,36 +780,46 @@ def _bought_products(customer: Customer):
 
 
 def _popular(category_ids: list[int | None], *, exclude: set[int], exclude_query=None, limit: int) -> list[Recommended]:
+    """Best-sellers of the given categories in that order (``None`` = overall), read in ONE query whatever
+    the number of categories, skipping ``exclude`` and what ``exclude_query`` selects."""
+    from django.db.models import Q
+
+    wanted = [c for c in category_ids if c is not None]
+    where = Q(category_id__in=wanted) if wanted else Q(pk__in=[])
+    if None in category_ids:
+        where |= Q(category__isnull=True)
+    rows = PopularProduct.objects.filter(where).exclude(product_id__in=exclude)
+    if exclude_query is not None:
+        rows = rows.exclude(product_id__in=exclude_query)
+    rows = _recommendable(rows, "product").values_list(
+        "category_id", "rank", "product_id", "buyers", *_shown("product")
+    )
+    # the stored lists are short (``_popular_rows``: 50 overall, 20 per category), so read them whole
+    order = {c: i for i, c in enumerate(category_ids)}
+    ranked = sorted(rows, key=lambda r: (order[r[0]], r[1]))
+    found = _hooked(
+        [
+            _rec(pid, buyers, "popular" if cat is None else "popular_in_category", shown)
+            for cat, _rank, pid, buyers, *shown in ranked
+        ]
+    )
     out: list[Recommended] = []
-    for category_id in category_ids:
-        rows = PopularProduct.objects.filter(category_id=category_id).exclude(product_id__in=exclude)
-        if exclude_query is not None:
-            rows = rows.exclude(product_id__in=exclude_query)
-        rows = _recommendable(rows, "product").select_related("product__category").order_by("rank")[: limit + 20]
-        reason = "popular" if category_id is None else "popular_in_category"
-        found = _hooked([Recommended(r.product_id, float(r.buyers), reason, r.product) for r in rows])
-        for rec in found:
-            if rec.product_id not in exclude and len(out) < limit:
-                out.append(rec)
-                exclude.add(rec.product_id)
-        if len(out) >= limit:
-            break
+    for rec in found:
+        if rec.product_id not in exclude and len(out) < limit:
+            out.append(rec)
+            exclude.add(rec.product_id)
     return out
 
 
 def customer_recommendations(*, customer: Customer, limit: int = 10) -> list[Recommended]:
     """Stored personalised recommendations, minus products the customer has bought since training and
     products inactive or out of stock (filtered in the same query), topped up with popular products of the
-    categories the customer buys from, then with overall best-sellers (cold start)."""
+    categories the customer buys from, then with overall best-sellers (cold start). At most three queries."""
     bought = _bought_products(customer)
-    stored = (
-        CustomerRecommendation.objects.filter(customer=customer)
-        .exclude(product_id__in=bought)
-        .select_related("product__category")
-        .order_by("rank")
-    )
-    stored = _recommendable(stored, "product")
-    out = _hooked([Recommended(r.product_id, r.score, "personalised", r.product) for r in stored])[:limit]
+    stored = CustomerRecommendation.objects.filter(customer=customer).exclude(product_id__in=bought).order_by("rank")
+    stored = _recommendable(stored, "product").values_list("product_id", "score", *_shown("product"))
+    out = _hooked([_rec(pid, score, "personalised", shown) for pid, score, *shown in _take(stored, limit)])
+    out = out[:limit]
     if len(out) < limit:
         categories = list(
             Product.objects.filter(pk__in=bought, category__isnull=False)
@@ -797,10 +835,11 @@ def customer_recommendations(*, customer: Customer, limit: int = 10) -> list[Rec
 
 def product_bought_together(*, product: Product, limit: int = 10) -> list[Recommended]:
     """Products most often in the same order as ``product`` (active, in stock), topped up with popular
-    products of its category."""
-    rows = _recommendable(ProductAssociation.objects.filter(product=product), "other")
-    rows = rows.select_related("other__category").order_by("rank")
-    out = _hooked([Recommended(r.other_id, r.confidence, "bought_together", r.other) for r in rows])[:limit]
+    products of its category. At most two queries."""
+    rows = _recommendable(ProductAssociation.objects.filter(product=product), "other").order_by("rank")
+    rows = rows.values_list("other_id", "confidence", *_shown("other"))
+    out = _hooked([_rec(pid, conf, "bought_together", shown) for pid, conf, *shown in _take(rows, limit)])
+    out = out[:limit]
     if len(out) < limit and product.category_id:
         exclude = {product.pk} | {r.product_id for r in out}
         out += _popular([product.category_id], exclude=exclude, limit=limit - len(out))

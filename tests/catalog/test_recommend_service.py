@@ -200,3 +200,33 @@ def test_ease_torch_solve_matches_numpy():
 
     assert np.allclose(_ease_solve_torch(regularised, "cpu"), numpy_b, atol=1e-9)
     assert np.all(np.diag(numpy_b) == 0)
+
+
+def test_top_up_reads_every_category_in_one_query(db, api_client, django_assert_num_queries):
+    """A customer buying from three categories: customer, stored top-N, his categories, their best-sellers;
+    four queries whatever the number of categories, best-sellers of his most bought category first."""
+    categories = [CategoryFactory(name=f"cat{n}", name_en="") for n in range(3)]
+    products = {f"{c.name}-{i}": ProductFactory(sku=f"{c.name}-{i}", category=c) for c in categories for i in range(3)}
+    buyers = {}
+    for n, basket in enumerate(
+        [["cat0-0", "cat0-1", "cat1-0"], ["cat0-0", "cat0-2", "cat2-0"], ["cat1-1", "cat1-2", "cat2-1"]]
+    ):
+        buyers[n] = customer = CustomerFactory(external_id=f"b{n}")
+        order = OrderFactory(customer=customer, purchased_at=datetime(2018, 3, 1 + n, tzinfo=UTC))
+        for line, sku in enumerate(basket, start=1):
+            OrderLineFactory(order=order, line_number=line, product=products[sku], unit_price=Decimal("7.50"))
+    recommendations_train_and_store(as_of=date(2018, 6, 1), l2=1.0)
+    CustomerRecommendation.objects.all().delete()  # no personalised rows left: everything comes from top-up
+    api_client.get(f"/api/v1/customers/{buyers[1].pk}/recommendations/")  # the user's permissions get cached
+
+    with django_assert_num_queries(4):
+        response = api_client.get(f"/api/v1/customers/{buyers[0].pk}/recommendations/?limit=4")
+
+    results = response.json()["results"]
+    # cat0 (two purchases) first, then cat1; products he bought are left out; ties by buyers, then id
+    assert [(r["sku"], r["reason"], r["category"], r["list_price"]) for r in results] == [
+        ("cat0-2", "popular_in_category", "cat0", f"{products['cat0-2'].list_price:.2f}"),
+        ("cat1-1", "popular_in_category", "cat1", f"{products['cat1-1'].list_price:.2f}"),
+        ("cat1-2", "popular_in_category", "cat1", f"{products['cat1-2'].list_price:.2f}"),
+        ("cat2-0", "popular", "cat2", f"{products['cat2-0'].list_price:.2f}"),
+    ]
