@@ -22,6 +22,7 @@ from .models import (
     TrackingEvent,
     ZipArea,
 )
+from .routing import DEFAULT_SERVICE_MINUTES, DEFAULT_SHIFT_END, DEFAULT_SHIFT_START, DEFAULT_SPEED_KMH
 
 
 @admin.register(Carrier)
@@ -163,6 +164,26 @@ class PlanRoutesForm(forms.Form):
     vehicle_capacity = forms.IntegerField(min_value=1, help_text="grams per vehicle")
     vehicles = forms.IntegerField(min_value=1, max_value=500)
     seconds = forms.FloatField(min_value=0.1, max_value=60, initial=2.0, help_text="solver time limit")
+    # Used only when some shipment of the day has a delivery time window; blank = the default.
+    shift_start = forms.TimeField(required=False, initial=DEFAULT_SHIFT_START, help_text="HH:MM, with time windows")
+    shift_end = forms.TimeField(required=False, initial=DEFAULT_SHIFT_END, help_text="HH:MM")
+    speed_kmh = forms.FloatField(required=False, min_value=1, max_value=200, initial=DEFAULT_SPEED_KMH)
+    service_minutes = forms.IntegerField(required=False, min_value=0, max_value=240, initial=DEFAULT_SERVICE_MINUTES)
+
+    def clean(self):
+        data = super().clean()
+        for name, default in (
+            ("shift_start", DEFAULT_SHIFT_START),
+            ("shift_end", DEFAULT_SHIFT_END),
+            ("speed_kmh", DEFAULT_SPEED_KMH),
+            ("service_minutes", DEFAULT_SERVICE_MINUTES),
+        ):
+            if data.get(name) is None and name not in self.errors:
+                data[name] = default
+        times_valid = "shift_start" not in self.errors and "shift_end" not in self.errors
+        if times_valid and data["shift_end"] <= data["shift_start"]:
+            self.add_error("shift_end", "the shift must end after it starts")
+        return data
 
 
 class RouteStopInline(admin.TabularInline):
@@ -228,6 +249,10 @@ class RoutePlanAdmin(admin.ModelAdmin):
                     vehicle_capacity=data["vehicle_capacity"],
                     vehicles=data["vehicles"],
                     seconds=data["seconds"],
+                    shift_start=data["shift_start"],
+                    shift_end=data["shift_end"],
+                    speed_kmh=data["speed_kmh"],
+                    service_minutes=data["service_minutes"],
                 )
             except (RoutingError, ValueError) as exc:
                 form.add_error(None, str(exc))

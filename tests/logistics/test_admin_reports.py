@@ -128,3 +128,21 @@ def test_plan_routes_admin_form_reports_the_reason(staff_client):
     )
     assert response.status_code == 200
     assert "no open shipments from HUB on 2018-03-05" in response.content.decode()
+
+
+def test_plan_routes_admin_form_checks_the_shift(staff_client):
+    location = LocationFactory(code="HUB2", latitude=-23.5, longitude=-46.6)
+    response = staff_client.post(
+        reverse("admin:logistics_routeplan_plan"),
+        {
+            "location": location.pk,
+            "date": "2018-03-05",
+            "vehicle_capacity": 1000,
+            "vehicles": 1,
+            "seconds": 0.2,
+            "shift_start": "17:00",
+            "shift_end": "09:00",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"shift_end": ["the shift must end after it starts"]}
