@@ -12,6 +12,8 @@ as-of date) has fully been observed before the as-of date is compared with the d
 (order lines daily, point-of-sale weeks; a missing week drops that interval). The standardised errors are
 pooled over all products and locations (one series has too few); with fewer than ``MIN_ERROR_SAMPLES`` the
 policy falls back to a normal approximation from the forecast quantiles, and the reason says which was used.
+A category's target fill rate is met over its items together, at one cycle service level for all of them
+(the least stock for that fill rate, see ``group_cycle_level``); the reason states that level.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from .ml.replenishment import (
     interval_forecast,
     interval_weights,
     standardised_errors,
-    suggest,
+    suggest_many,
 )
 from .models import (
     DemandForecast,
@@ -166,10 +168,11 @@ def replenishment_suggest(
         suppliers.setdefault(sp.product_id, sp)
     levels = {t.category_id: float(t.target) for t in ServiceLevelTarget.objects.all()}
 
-    keys, items = [], []
+    keys, items, products = [], [], []
     for (product_id, location_id), rows in series.items():
         sp = suppliers.get(product_id)
         product = rows[0].product
+        products.append(product)
         items.append(
             ItemInput(
                 p10=tuple(r.p10 for r in rows),
@@ -199,7 +202,8 @@ def replenishment_suggest(
             errors = np.quantile(errors, (np.arange(POOL_POINTS) + 0.5) / POOL_POINTS)
         pool = tuple(float(x) for x in errors)
         items = [replace(i, error_samples=pool) for i in items]
-    results = apply_budget([suggest(i) for i in items], items, None if budget is None else float(budget))
+    categories = [product.category_id for product in products]
+    results = apply_budget(suggest_many(items, groups=categories), items, None if budget is None else float(budget))
 
     saved = []
     with transaction.atomic():

@@ -39,6 +39,7 @@ Z90 = float(norm.ppf(0.9))
 SERVICE_MEASURES = ("fill_rate", "cycle")
 # Lead-time variability enters as stratified standard-normal nodes (deterministic, no random draws).
 _LEAD_NODES = norm.ppf((np.arange(15) + 0.5) / 15)
+MIN_ERRORS = 20  # fewer backtest errors than this: the normal approximation from the quantiles
 
 
 def newsvendor_quantity(*, mean: float, std: float, unit_overage: float, unit_underage: float) -> float:
@@ -171,70 +172,173 @@ def _daily_rates(item: ItemInput, days: float) -> tuple[float, float]:
     return mean, sigma_day
 
 
+def _pdf(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2))
+
+
 def _fill_rate_z(beta: float, review_demand: float, sigma: float) -> float:
     """z with sigma x G(z) = (1 - beta) x review demand, G the standard normal loss function."""
     if sigma <= 0:
         return 0.0
     target = (1 - beta) * review_demand / sigma
-    lo, hi = -6.0, 8.0
-    for _ in range(80):
+    lo, hi = -(target + 10.0), 10.0  # G(z) > -z, so the root lies above -target - 10; G(10) ~ 0
+    for _ in range(100):
         mid = (lo + hi) / 2
-        g = norm.pdf(mid) - mid * (1 - norm.cdf(mid))
+        g = _pdf(mid) - mid * (1 - _cdf(mid))
         lo, hi = (mid, hi) if g > target else (lo, mid)
     return (lo + hi) / 2
 
 
-def suggest(item: ItemInput, *, review_due: bool = True) -> Suggestion:
-    """Policy levels for one item and the order quantity (0 when no order is needed)."""
-    if not 0 < item.service_level < 1:
-        raise ValueError(f"service level must be between 0 and 1, not {item.service_level}")
-    if item.service_measure not in SERVICE_MEASURES:
-        raise ValueError(f"service measure must be one of {', '.join(SERVICE_MEASURES)}, not {item.service_measure!r}")
+@dataclass(frozen=True)
+class _Demand:
+    """Demand over the protection interval: empirical samples, or a normal (mean_p, sigma_p)."""
+
+    d: float  # mean per day
+    sigma_day: float
+    mean_p: float
+    sigma_p: float
+    sigma_l: float
+    samples: np.ndarray | None  # demand samples over the protection interval (None: normal)
+    n_errors: int
+
+
+def _demand(item: ItemInput) -> _Demand:
     lead, review = max(item.lead_time_days, 0.0), max(item.review_days, 0.0)
     protection = lead + review
     d, sigma_day = _daily_rates(item, protection)
     sigma_lt = item.lead_time_std_days
     sigma_p = math.sqrt(protection * sigma_day**2 + d**2 * sigma_lt**2)
     sigma_l = math.sqrt(lead * sigma_day**2 + d**2 * sigma_lt**2)
+    errors = np.asarray(item.error_samples, dtype=float)
+    errors = errors[np.isfinite(errors)]
+    if len(errors) < MIN_ERRORS:
+        return _Demand(d, sigma_day, d * protection, sigma_p, sigma_l, None, 0)
+    p50_sum, spread_sum, _ = interval_forecast(
+        item.p10, item.p50, item.p90, period_days=item.period_days, days=protection
+    )
+    demand = np.maximum(p50_sum + errors * spread_floor(p50_sum, spread_sum), 0.0)
+    d = float(demand.mean()) / protection if protection > 0 else 0.0
+    if sigma_lt > 0:
+        demand = np.maximum((demand[:, None] + d * sigma_lt * _LEAD_NODES[None, :]).ravel(), 0.0)
+    sigma_p = float(demand.std())
+    sigma_day = math.sqrt(max(sigma_p**2 - d**2 * sigma_lt**2, 0.0) / protection) if protection > 0 else 0.0
+    sigma_l = math.sqrt(lead * sigma_day**2 + d**2 * sigma_lt**2)
+    return _Demand(d, sigma_day, float(demand.mean()), sigma_p, sigma_l, demand, len(errors))
+
+
+def _shortage(dm: _Demand, level: float) -> float:
+    """Expected shortage over the protection interval at order-up-to ``level``."""
+    if dm.samples is not None:
+        return float(np.maximum(dm.samples - level, 0.0).mean())
+    if dm.sigma_p <= 0:
+        return max(dm.mean_p - level, 0.0)
+    z = (level - dm.mean_p) / dm.sigma_p
+    return dm.sigma_p * (_pdf(z) - z * (1 - _cdf(z)))
+
+
+def _quantile(dm: _Demand, alpha: float) -> float:
+    if dm.samples is not None:
+        return float(np.quantile(dm.samples, alpha))
+    return dm.mean_p + float(norm.ppf(alpha)) * dm.sigma_p
+
+
+def group_cycle_level(items: list[ItemInput]) -> float:
+    """The common cycle service level alpha (probability of no stock-out in a cycle, the same for every item)
+    at which the items together meet their fill rate: sum of expected shortages = (1 - beta) x sum of
+    review-period demand. Equal stock-out probabilities are the least total stock for a fill rate measured
+    over the group (the marginal unit of stock saves P(stock-out) units of shortage wherever it is held), so
+    a category's target is met with less stock than by giving every item the same fill rate."""
+    if not items:
+        raise ValueError("no items to plan")
+    beta = items[0].service_level
+    if any(i.service_level != beta for i in items):
+        raise ValueError("a group shares one service level")
+    models = [_demand(i) for i in items]
+    allowed = (1 - beta) * sum(m.d * max(i.review_days, 0.0) for m, i in zip(models, items, strict=True))
+
+    def total(alpha: float) -> float:
+        return sum(_shortage(m, _quantile(m, alpha)) for m in models)
+
+    lo, hi = 0.5, 0.99999
+    if total(lo) <= allowed:
+        return lo
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if total(mid) <= allowed else (mid, hi)
+    return hi
+
+
+def suggest_many(
+    items: list[ItemInput], *, review_due: bool = True, pooled: bool = True, groups: list | None = None
+) -> list[Suggestion]:
+    """Suggestions for many items. With ``pooled``, items with a fill-rate target that share a group (``groups``,
+    e.g. the category; default: the target itself) meet it together at one cycle service level
+    (``group_cycle_level``); otherwise, and for a group of one, each item meets it on its own."""
+    if groups is not None and len(groups) != len(items):
+        raise ValueError("one group key per item")
+    members: dict[tuple, list[int]] = {}
+    if pooled:
+        for k, item in enumerate(items):
+            if item.service_measure == "fill_rate":
+                key = (groups[k] if groups is not None else None, item.service_level)
+                members.setdefault(key, []).append(k)
+    alpha: dict[int, tuple[float, int]] = {}
+    for ks in members.values():
+        if len(ks) > 1:
+            level = group_cycle_level([items[k] for k in ks])
+            alpha.update({k: (level, len(ks)) for k in ks})
+    return [suggest(item, review_due=review_due, group_level=alpha.get(k)) for k, item in enumerate(items)]
+
+
+def suggest(item: ItemInput, *, review_due: bool = True, group_level: tuple[float, int] | None = None) -> Suggestion:
+    """Policy levels for one item and the order quantity (0 when no order is needed). ``group_level``: the
+    (cycle service level, group size) from ``group_cycle_level`` for a fill rate met over a group."""
+    if not 0 < item.service_level < 1:
+        raise ValueError(f"service level must be between 0 and 1, not {item.service_level}")
+    if item.service_measure not in SERVICE_MEASURES:
+        raise ValueError(f"service measure must be one of {', '.join(SERVICE_MEASURES)}, not {item.service_measure!r}")
+    lead, review = max(item.lead_time_days, 0.0), max(item.review_days, 0.0)
+    protection = lead + review
+    dm = _demand(item)
+    d, sigma_day, sigma_p, sigma_l = dm.d, dm.sigma_day, dm.sigma_p, dm.sigma_l
+    sigma_lt = item.lead_time_std_days
     fill = item.service_measure == "fill_rate"
-    samples = np.asarray(item.error_samples, dtype=float)
-    samples = samples[np.isfinite(samples)]
-    if len(samples) >= 20:
-        p50_sum, spread_sum, _ = interval_forecast(
-            item.p10, item.p50, item.p90, period_days=item.period_days, days=protection
+    source = (
+        f"from {dm.n_errors} backtest errors of the forecast"
+        if dm.samples is not None
+        else "from the forecast quantiles (no backtest errors)"
+    )
+    if group_level is not None:
+        alpha, size = group_level
+        order_up_to = _quantile(dm, alpha)
+        how = (
+            f"target fill rate {item.service_level:.1%} met over {size} items at a common cycle service level "
+            f"{alpha:.1%} {source}"
         )
-        scale = spread_floor(p50_sum, spread_sum)
-        demand = np.maximum(p50_sum + samples * scale, 0.0)
-        d = float(demand.mean()) / protection if protection > 0 else 0.0
-        if sigma_lt > 0:
-            demand = np.maximum((demand[:, None] + d * sigma_lt * _LEAD_NODES[None, :]).ravel(), 0.0)
-        mean_p = float(demand.mean())
-        sigma_p = float(demand.std())
-        sigma_day = math.sqrt(max(sigma_p**2 - d**2 * sigma_lt**2, 0.0) / protection) if protection > 0 else 0.0
+        reorder_point = order_up_to - d * review
+    elif dm.samples is not None:
         if fill:
             allowed = (1 - item.service_level) * d * review
-            order_up_to = _level_for_shortage(demand, allowed)
-            how = (
-                f"target fill rate {item.service_level:.1%}: expected shortage over {protection:g}d at most "
-                f"{allowed:.1f} units, from {len(samples)} backtest errors of the forecast"
-            )
+            order_up_to = _level_for_shortage(dm.samples, allowed)
+            how = f"target fill rate {item.service_level:.1%}: expected shortage over {protection:g}d at most {allowed:.1f} units, {source}"
         else:
-            order_up_to = float(np.quantile(demand, item.service_level))
-            how = f"cycle service level {item.service_level:.1%}: quantile of {len(samples)} backtest errors"
-        safety = order_up_to - mean_p
+            order_up_to = _quantile(dm, item.service_level)
+            how = f"cycle service level {item.service_level:.1%}, {source}"
         reorder_point = order_up_to - d * review
-        z = None
     else:
         if fill:
             z = _fill_rate_z(item.service_level, d * review, sigma_p)
-            how = f"target fill rate {item.service_level:.1%} -> z {z:.2f} (normal loss function)"
+            how = f"target fill rate {item.service_level:.1%} -> z {z:.2f} (normal loss function) {source}"
         else:
             z = float(norm.ppf(item.service_level))
-            how = f"cycle service level {item.service_level:.1%} -> z {z:.2f}"
-        how += " from the forecast quantiles (no backtest errors)"
-        safety = z * sigma_p
-        order_up_to = d * protection + safety
+            how = f"cycle service level {item.service_level:.1%} -> z {z:.2f} {source}"
+        order_up_to = d * protection + z * sigma_p
         reorder_point = order_up_to - d * review if fill else d * lead + z * sigma_l
+    safety = order_up_to - dm.mean_p
     position = item.on_hand + item.on_order - item.backorders
     raw = order_up_to - position
     needs = position <= reorder_point or (review_due and raw > 0)
@@ -251,7 +355,7 @@ def suggest(item: ItemInput, *, review_due: bool = True) -> Suggestion:
             notes.append(f"rounded {quantity} up to {packed // pack} packs of {pack}")
             quantity = packed
     mean_lead = d * lead
-    stockout = 1.0 - float(norm.cdf((position - mean_lead) / sigma_l)) if sigma_l > 0 else float(position < mean_lead)
+    stockout = 1.0 - _cdf((position - mean_lead) / sigma_l) if sigma_l > 0 else float(position < mean_lead)
     cover = position / d if d > 0 else None
     reason = (
         f"forecast {d:.2f}/day (sd {sigma_day:.2f}) over lead time {lead:g}d (sd {sigma_lt:g}d) "

@@ -12,10 +12,12 @@ from inventory.ml.replenishment import (
     ItemInput,
     apply_budget,
     economic_order_quantity,
+    group_cycle_level,
     interval_forecast,
     newsvendor_quantity,
     standardised_errors,
     suggest,
+    suggest_many,
 )
 
 
@@ -138,3 +140,27 @@ def test_standardised_errors_drop_missing_and_floor_the_scale():
 def test_unknown_service_measure_is_rejected():
     with pytest.raises(ValueError, match="service measure"):
         suggest(_item(service_measure="ready_rate"))
+
+
+def test_a_group_meets_its_fill_rate_together_at_one_cycle_level():
+    errors = tuple(np.linspace(-1.0, 3.0, 41))
+    common = dict(period_days=7, lead_time_days=7, review_days=7, service_level=0.98, error_samples=errors)
+    steady = ItemInput(p10=(90.0, 90.0), p50=(100.0, 100.0), p90=(110.0, 110.0), **common)  # spread 40
+    erratic = ItemInput(p10=(20.0, 20.0), p50=(100.0, 100.0), p90=(220.0, 220.0), **common)  # spread 400
+    alpha = group_cycle_level([steady, erratic])
+    both = suggest_many([steady, erratic])
+    demand = [np.maximum(200 + spread * np.array(errors), 0) for spread in (40, 400)]  # no negative demand
+    for s, d in zip(both, demand, strict=True):
+        assert s.order_up_to == pytest.approx(np.quantile(d, alpha))
+        assert f"common cycle service level {alpha:.1%}" in s.reason
+    shortage = sum(np.maximum(d - s.order_up_to, 0).mean() for s, d in zip(both, demand, strict=True))
+    allowed = 0.02 * sum(d.mean() / 14 * 7 for d in demand)
+    assert shortage == pytest.approx(allowed, rel=1e-6)
+    # the same fill rate costs less stock than each item meeting it alone
+    alone = [suggest(steady), suggest(erratic)]
+    assert sum(s.order_up_to for s in both) < sum(s.order_up_to for s in alone)
+    # items with other targets or groups are planned apart; a group of one plans alone
+    split = suggest_many([steady, erratic], groups=["a", "b"])
+    assert [s.order_up_to for s in split] == pytest.approx([s.order_up_to for s in alone])
+    with pytest.raises(ValueError, match="one group key per item"):
+        suggest_many([steady], groups=["a", "b"])

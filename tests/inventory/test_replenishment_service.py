@@ -107,14 +107,20 @@ def test_safety_stock_from_earlier_forecasts_errors(setup):
         weekly.append(other)
     suggestions = {s.product.sku: s for s in replenishment_suggest(as_of=AS_OF, review_days=4)}
     assert len(suggestions) == 27
-    s = suggestions["W-0"]
-    # protection 3 + 4 = 7 days = one weekly period: demand samples 100 + 50 * 0.2 k, k = 0..24
-    demand = 100 + 50 * 0.2 * np.arange(25)
-    daily = demand.mean() / 7
-    assert s.daily_demand == pytest.approx(daily)
-    assert np.maximum(demand - s.order_up_to, 0).mean() == pytest.approx(0.02 * daily * 4)
-    assert s.quantity == math.ceil(s.order_up_to) and "25 backtest errors" in s.reason
-    assert "25 backtest errors" in suggestions["OJ-1"].reason
+    # protection 3 + 4 = 7 days = one weekly period: demand samples 100 + 50 * 0.2 k, k = 0..24; OJ-1 (daily,
+    # P50 sum 70, spread sum 7 * 4 * Z90) gets the same pooled errors
+    errors = 0.2 * np.arange(25)
+    samples = {f"W-{k}": 100 + 50 * errors for k in range(26)} | {"OJ-1": 70 + 7 * 4 * Z90 * errors}
+    for sku, demand in samples.items():
+        assert suggestions[sku].daily_demand == pytest.approx(demand.mean() / 7)
+        assert "25 backtest errors" in suggestions[sku].reason
+        assert "met over 27 items at a common cycle service level" in suggestions[sku].reason
+    # the category's target is met together: total expected shortage = 2% of total review-period demand
+    shortage = sum(np.maximum(samples[sku] - s.order_up_to, 0).mean() for sku, s in suggestions.items())
+    allowed = 0.02 * sum(s.daily_demand * 4 for s in suggestions.values())
+    assert shortage == pytest.approx(allowed, rel=1e-6)
+    assert suggestions["W-0"].order_up_to == suggestions["W-25"].order_up_to
+    assert suggestions["W-0"].quantity == math.ceil(suggestions["W-0"].order_up_to)
 
 
 def test_draft_purchase_order_then_approval(setup, operator_user):
