@@ -353,6 +353,7 @@ def demand_forecast_train(
         artifacts[freq] = {
             "global": forecaster.model_,
             "method": dict(zip(panel.series_ids, result.method, strict=True)),
+            "resid_q": forecaster.resid_q_,
         }
 
     metrics = _combine_metrics(results)
@@ -377,6 +378,90 @@ def demand_forecast_train(
     return ForecastRun(
         version=version, promoted=promoted, rows=rows, series=sum(n for _, n, _ in results), metrics=metrics
     )
+
+
+def demand_forecast_score(
+    *, as_of: date, horizon: int, progress: Callable[[int, str], None] | None = None
+) -> ForecastRun:
+    """Forecast from ``as_of`` with the ACTIVE version as trained (no refit of the global model): its per-series
+    choice of method, its global model and its interval widths; univariate methods, being closed-form, are
+    re-run on the history before ``as_of``. The version's forecast rows are replaced by the new ones; its
+    metrics stay those of its training backtest. Series the version never saw get the global model (or
+    seasonal naive without one)."""
+    from ecomops.registry import model_version_load
+
+    if horizon < 1 or horizon > 366:
+        raise ValueError(f"horizon: must be between 1 and 366 periods, not {horizon}")
+    report = progress or (lambda pct, msg: None)
+    version = active_model_version(DEMAND_SPEC.name)
+    if version is None:
+        raise ValueError("no active demand model to score with: train one first (train:demand)")
+    artifact = model_version_load(version=version)
+    if not all("resid_q" in part for part in artifact.values()):
+        raise ValueError(f"demand v{version.version} predates scoring with a stored model: retrain it (train:demand)")
+    report(5, f"scoring with demand v{version.version}; loading demand history before {as_of}")
+    datasets = demand_data(as_of=as_of, horizon=horizon)
+    if not datasets:
+        raise ValueError(f"no demand history before {as_of}: import orders or point-of-sale data first")
+    country = getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
+    pieces, series = [], 0
+    for data in datasets:
+        freq = "D" if data.period_days == 1 else "W"
+        part = artifact.get(freq)
+        if part is None:
+            raise ValueError(f"demand v{version.version} has no {freq} model: retrain it (train:demand)")
+        panel = build_panel(
+            data.history, future=data.future, horizon=horizon, static=data.static, freq=freq, country=country
+        )
+        fallback = "global" if part["global"] is not None else "seasonal_naive"
+        method = np.array([part["method"].get(sid, fallback) for sid in panel.series_ids], dtype=object)
+        out = DemandForecaster(default_params()).forecast(
+            panel, model=part["global"], method=method, resid_q=part["resid_q"]
+        )
+        frame = pd.DataFrame(
+            {
+                "series_id": np.repeat(panel.series_ids, panel.horizon),
+                "ds": np.tile(panel.dates[panel.n_history :].to_numpy(), panel.n_series),
+                "p10": out[0.1].reshape(-1),
+                "p50": out[0.5].reshape(-1),
+                "p90": out[0.9].reshape(-1),
+                "method": np.repeat(method, panel.horizon),
+            }
+        )
+        frame = frame[frame["ds"] >= pd.Timestamp(as_of)].groupby("series_id").head(horizon).copy()
+        frame["step"] = frame.groupby("series_id").cumcount() + 1
+        frame["period_days"] = data.period_days
+        pieces.append(frame)
+        series += panel.n_series
+    rows = _replace_forecast_rows(version=version, as_of=as_of, frames=pieces)
+    report(98, f"v{version.version}: {rows} forecast rows as of {as_of}")
+    return ForecastRun(version=version, promoted=False, rows=rows, series=series, metrics=version.metrics)
+
+
+@transaction.atomic
+def _replace_forecast_rows(*, version: ModelVersion, as_of: date, frames) -> int:
+    DemandForecast.objects.filter(model_version=version).delete()
+    forecasts = [
+        DemandForecast(
+            product_id=product_id,
+            location_id=location_id,
+            model_version=version,
+            as_of=as_of,
+            period_start=row.ds.date(),
+            period_days=int(row.period_days),
+            horizon_step=int(row.step),
+            p10=round(float(row.p10), 4),
+            p50=round(float(row.p50), 4),
+            p90=round(float(row.p90), 4),
+            method=str(row.method),
+        )
+        for frame in frames
+        for (product_id, location_id), row in zip(
+            frame["series_id"].map(_split_series_id), frame.itertuples(index=False), strict=True
+        )
+    ]
+    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
+    return len(forecasts)
 
 
 def _combine_metrics(results) -> dict:

@@ -58,8 +58,18 @@ def train_demand(ctx: JobContext, params: dict) -> dict:
 
 @job_handler("score:demand", queue="ml", time_limit=3600)
 def score_demand(ctx: JobContext, params: dict) -> dict:
-    """Refresh the forecast rows as of a date (retrains: per-series methods refit in seconds on new history)."""
-    return _run(ctx, params)
+    """Refresh the active version's forecast rows as of a date with its stored model (no retraining)."""
+    from .forecasting import demand_forecast_score
+
+    as_of, horizon = _params(params)
+    run = demand_forecast_score(as_of=as_of, horizon=horizon, progress=ctx.progress)
+    return {
+        "as_of": as_of.isoformat(),
+        "horizon": horizon,
+        "version": run.version.version,
+        "rows": run.rows,
+        "series": run.series,
+    }
 
 
 @job_handler(

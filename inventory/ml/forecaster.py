@@ -175,32 +175,13 @@ class DemandForecaster:
         report(60, "per-series choice made; refitting on the whole history")
 
         # Final forecasts from the whole history.
-        y_all = panel.y[:, :n_hist]
-        scale_all = mase_scale(y_all)
-        final = self._univariate(y_all, horizon, panel.season)
-        if model is not None:
-            if self.params.refit:
-                adjust = model.adjust_
-                model = GlobalQuantileForecaster(self.params.global_params).fit(
-                    recent, until=recent.n_history, horizon=horizon
-                )
-                model.adjust_ = adjust
-            final["global"] = model.predict(recent, origin=recent.n_history, horizon=horizon)
-        out = {q: np.zeros((panel.n_series, horizon)) for q in QUANTILES}
-        for name, forecast in final.items():
-            rows = method == name
-            if not rows.any():
-                continue
-            if isinstance(forecast, dict):
-                for q in QUANTILES:
-                    out[q][rows] = forecast[q][rows]
-            else:
-                lo, hi = resid_q[name]
-                out[0.5][rows] = forecast[rows]
-                out[0.1][rows] = np.maximum(forecast[rows] + lo * scale_all[rows, None], 0)
-                out[0.9][rows] = np.maximum(forecast[rows] + hi * scale_all[rows, None], 0)
-        out[0.1] = np.minimum(out[0.1], out[0.5])
-        out[0.9] = np.maximum(out[0.9], out[0.5])
+        if model is not None and self.params.refit:
+            adjust = model.adjust_
+            model = GlobalQuantileForecaster(self.params.global_params).fit(
+                recent, until=recent.n_history, horizon=horizon
+            )
+            model.adjust_ = adjust
+        out = self.forecast(panel, model=model, method=method, resid_q=resid_q)
         report(90, "forecasts ready")
         per_series = pd.DataFrame(
             {
@@ -218,6 +199,7 @@ class DemandForecaster:
         }
         self.model_ = model
         self.method_ = method
+        self.resid_q_ = resid_q
         return ForecastResult(
             p10=out[0.1],
             p50=out[0.5],
@@ -227,6 +209,42 @@ class DemandForecaster:
             per_series=per_series,
             explanation=explanation,
         )
+
+    def forecast(
+        self,
+        panel: Panel,
+        *,
+        model: GlobalQuantileForecaster | None,
+        method: np.ndarray,
+        resid_q: dict[str, tuple[float, float]],
+    ) -> dict[float, np.ndarray]:
+        """P10/P50/P90 for ``panel.horizon`` periods from the whole history, with each series' chosen method:
+        the fitted global model (as is: not refitted), or a univariate method refitted on the series' history
+        with the interval width of its backtest residuals ``resid_q``."""
+        horizon = panel.horizon
+        y_all = panel.y[:, : panel.n_history]
+        scale_all = mase_scale(y_all)
+        final = self._univariate(y_all, horizon, panel.season)
+        if model is not None:
+            period_days = 1 if panel.freq == "D" else 7
+            recent = panel_tail(panel, max(0, panel.n_history - model.params.max_history_days // period_days))
+            final["global"] = model.predict(recent, origin=recent.n_history, horizon=horizon)
+        out = {q: np.zeros((panel.n_series, horizon)) for q in QUANTILES}
+        for name, forecast in final.items():
+            rows = method == name
+            if not rows.any():
+                continue
+            if isinstance(forecast, dict):
+                for q in QUANTILES:
+                    out[q][rows] = forecast[q][rows]
+            else:
+                lo, hi = resid_q.get(name, (-1.0, 1.0))
+                out[0.5][rows] = forecast[rows]
+                out[0.1][rows] = np.maximum(forecast[rows] + lo * scale_all[rows, None], 0)
+                out[0.9][rows] = np.maximum(forecast[rows] + hi * scale_all[rows, None], 0)
+        out[0.1] = np.minimum(out[0.1], out[0.5])
+        out[0.9] = np.maximum(out[0.9], out[0.5])
+        return out
 
 
 def _jsonable(value):

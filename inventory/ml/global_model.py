@@ -234,6 +234,11 @@ class GlobalQuantileForecaster:
                     rank[members] = np.where(np.isnan(block), np.nan, below / np.maximum(present - 1, 1))
             self._group_rank = rank
 
+    def _drop_prices(self) -> None:
+        """Panel-sized price arrays are not part of the fitted model (nor of its stored artifact)."""
+        self._log_price_mean = self._price_last = self._group_price = self._group_rank = self._group_min = None
+        self._group_promo = {}
+
     # -- training ---------------------------------------------------------------------------------------
     def _training_rows(self, panel: Panel, until: int, horizon: int, rng: np.random.Generator):
         """(series, origin, step) rows: every observed target before ``until`` (``samples_per_target`` random
@@ -298,6 +303,7 @@ class GlobalQuantileForecaster:
             )
             self.models_[q] = model.fit(X, target)
         self.n_train_rows_ = len(i)
+        self._drop_prices()
         self.adjust_ = (0.0, 0.0)
         return self
 
@@ -308,7 +314,9 @@ class GlobalQuantileForecaster:
         i = np.repeat(np.arange(n), horizon)
         h = np.tile(np.arange(1, horizon + 1), n)
         T = np.full(len(i), origin)
+        self._prepare_prices(panel)  # from this panel: a stored model forecasts panels it was not fitted on
         X, scale = self._features(panel, hist, i, T, h, _Response(panel, origin))
+        self._drop_prices()
         raw = {q: self.models_[q].predict(X).reshape(n, horizon) for q in QUANTILES}
         ordered = np.sort(np.stack([raw[q] for q in QUANTILES]), axis=0)
         return {q: ordered[k] for k, q in enumerate(QUANTILES)}, scale.reshape(n, horizon)[:, 0]

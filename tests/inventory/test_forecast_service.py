@@ -134,3 +134,40 @@ def test_train_demand_job_with_a_bad_horizon_fails_with_the_reason(db):
     assert job.state == JobRun.State.FAILED
     assert job.error == "ValueError: horizon: not a whole number of periods: 'many'"
     assert ModelVersion.objects.count() == 0
+
+
+def _rows(version):
+    return list(
+        DemandForecast.objects.filter(model_version=version)
+        .order_by("product_id", "period_start")
+        .values_list("product_id", "as_of", "period_start", "p10", "p50", "p90", "method")
+    )
+
+
+def test_scoring_with_the_active_version_reproduces_its_forecast_and_moves_the_as_of(history):
+    from inventory.forecasting import demand_forecast_score
+
+    trained = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    at_training = _rows(trained.version)
+    # scoring as of the training date with the stored model gives the very rows training wrote
+    run = demand_forecast_score(as_of=AS_OF, horizon=7)
+    assert run.version == trained.version and _rows(trained.version) == at_training
+    # a week later: same version (no new one is trained), rows replaced, starting at the new as-of
+    later = AS_OF + timedelta(days=7)
+    run = demand_forecast_score(as_of=later, horizon=5)
+    assert ModelVersion.objects.filter(registered_model__name="demand").count() == 1
+    rows = _rows(trained.version)
+    assert run.rows == len(rows) == 2 * 5
+    assert {r[1] for r in rows} == {later}
+    assert sorted({r[2] for r in rows}) == [later + timedelta(days=k) for k in range(5)]
+    assert all(r[3] <= r[4] <= r[5] for r in rows)
+    assert ForecastSeriesMetric.objects.filter(model_version=trained.version).count() == 2
+
+
+def test_score_demand_job_without_an_active_version_fails_with_the_reason(db):
+    from ecomops.jobs import job_create, job_run
+    from ecomops.models import JobRun
+
+    job = job_run(job_id=job_create(kind="score:demand", parameters={"as_of": "2018-04-01", "horizon": 3}).pk)
+    assert job.state == JobRun.State.FAILED
+    assert job.error == "ValueError: no active demand model to score with: train one first (train:demand)"
