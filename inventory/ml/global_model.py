@@ -3,9 +3,12 @@ calendar and holiday covariates, trained "direct" (one model for every horizon s
 
 Rows are (series i, origin T, step h): features only use demand observed before the origin T, plus the
 covariates known for the target period (planned prices and promotions, calendar, holidays). The target is
-demand divided by the series' recent level, so one model serves slow and fast movers alike, and its quantiles
-scale back exactly.
-"""
+log(demand / level + offset), the level being the series' recent mean: one model serves slow and fast movers
+alike, price and promotion effects are multiplicative (as in a log-log demand model), and since the transform
+is monotone its quantiles map back to demand units exactly. Covariates: log price, relative to the series' own
+past prices and to the competing products of its group (leave-one-out mean and the cheapest) in the same
+period, the share of competitors on promotion, and per series its price response (the slope of log demand on
+log price before T) and its level away from promotions."""
 
 from __future__ import annotations
 
