@@ -141,6 +141,7 @@ def rolling_forecasts(
 
 
 def main() -> None:
+    global LEAD_WEEKS, PROTECTION
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--holdout", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=8, help="weekly forecasts before the replay seeding the errors")
@@ -148,7 +149,6 @@ def main() -> None:
     parser.add_argument("--lead-weeks", type=int, default=LEAD_WEEKS, help="supplier lead time in weeks")
     parser.add_argument("--cache", help="keep the weekly forecasts in this .npz file (re-running the policy only)")
     args = parser.parse_args()
-    global LEAD_WEEKS, PROTECTION
     LEAD_WEEKS, PROTECTION = args.lead_weeks, args.lead_weeks + REVIEW_WEEKS
     levels = [float(x) for x in args.levels.split(",")]
     panel = load_full()
