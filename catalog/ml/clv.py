@@ -95,6 +95,21 @@ def bgnbd_log_likelihood_terms(r: float, alpha: float, a: float, b: float, frequ
     return common + np.logaddexp(a1, a2)
 
 
+def _minimize(negll, start: np.ndarray, *, max_iter: int):
+    """Minimise a smooth negative log-likelihood over log-parameters: L-BFGS-B with tight tolerances (about
+    130 likelihood evaluations on CDNOW, the published optimum to 4 decimals), falling back to Nelder-Mead then
+    L-BFGS-B (thousands of evaluations) only when it does not converge. Each evaluation costs O(customers),
+    so this is what the train step of the customers job spends its time on."""
+    options = {"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10}
+    result = optimize.minimize(negll, start, method="L-BFGS-B", options=options)
+    if result.success and np.isfinite(result.fun) and result.fun < 1e12:
+        return result
+    result = optimize.minimize(
+        negll, start, method="Nelder-Mead", options={"maxiter": max_iter, "xatol": 1e-8, "fatol": 1e-12}
+    )
+    return optimize.minimize(negll, result.x, method="L-BFGS-B", options=options)
+
+
 @dataclass(frozen=True)
 class BGNBDParams:
     r: float
@@ -127,11 +142,7 @@ class BetaGeoModel:
             value = -(gw * ll).sum() / gw.sum() + penalty
             return value if np.isfinite(value) else 1e12
 
-        start = np.log([1.0, scale, 1.0, 1.0])
-        result = optimize.minimize(
-            negll, start, method="Nelder-Mead", options={"maxiter": self.max_iter, "xatol": 1e-8, "fatol": 1e-12}
-        )
-        result = optimize.minimize(negll, result.x, method="L-BFGS-B")
+        result = _minimize(negll, np.log([1.0, scale, 1.0, 1.0]), max_iter=self.max_iter)
         self.params_ = BGNBDParams(*map(float, np.exp(result.x)))
         self.log_likelihood_ = float(-negll(result.x) * gw.sum()) if self.penalizer == 0 else float("nan")
         self.converged_ = bool(result.success)
@@ -241,11 +252,7 @@ class GammaGammaModel:
             value = -gamma_gamma_log_likelihood_terms(*np.exp(log_params), x, m).mean()
             return value if np.isfinite(value) else 1e12
 
-        start = np.log([1.0, 1.0, float(np.mean(m))])
-        result = optimize.minimize(
-            negll, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12}
-        )
-        result = optimize.minimize(negll, result.x, method="L-BFGS-B")
+        result = _minimize(negll, np.log([1.0, 1.0, float(np.mean(m))]), max_iter=4000)
         self.params_ = GammaGammaParams(*map(float, np.exp(result.x)))
         self.mean_spend_ = float(np.mean(m))
         return self
