@@ -1,14 +1,17 @@
-"""Scale-out benchmark: wall time of one chunked CPU job (per-series model fits fanned out with
-``ecomops.fanout.job_fanout``) in-process (eager) and on 1 and 2 real Celery worker processes over Redis.
+"""Scale-out benchmark on a production job: ``train:customers`` (RFM snapshot, BG/NBD + Gamma-Gamma fitted
+once, then CLV / churn scoring fanned out in chunks of customers, gathered into one version) on N seeded
+synthetic customers, run in-process (eager) and on 1 and 2 real Celery worker processes over Redis.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ecomops_x REDIS_URL=redis://127.0.0.1:6379/3 \\
-        .venv/bin/python benchmarks/workers.py [--series 240] [--chunk-size 12] [--length 730]
+        .venv/bin/python benchmarks/workers.py --customers 200000 --workers 1 2
 
-The database must be migrated (the workers share it). Each series is a synthetic seasonal daily demand
-history (seeded by its id); a chunk fits simple exponential smoothing per series by grid search of the
-smoothing factor and returns its one-step MAE; the gather step registers one ``bench-series-ses`` version.
-Baseline: the same job run in this process (eager, no broker). The table shows wall time from
-``job_start`` to the job's ``succeeded`` state and the speed-up against one worker process.
+It creates (or reuses) the database ``<name>_workers_bench`` on that server, migrates it and seeds it with
+COPY (the generator of ``rfm_scale.py``, seed 42: ~2.6 orders per customer over 2017-2018). "N workers" means
+N separate ``celery -A ecomops worker -Q ml -c 1`` processes (what N machines would run). Before each run the
+scores table is emptied so every run inserts the same rows. The table shows wall time from ``job_start`` to
+``succeeded``, how long the serial train step took (RFM snapshot + fit, until the chunks are queued), the CPU
+seconds of the worker processes (of this process for eager; PostgreSQL's own CPU is not included), and the
+speed-up against one worker process, with the load average: the figures are only comparable on a quiet machine.
 """
 
 from __future__ import annotations
@@ -20,105 +23,49 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-import numpy as np  # noqa: E402
-
-from ecomops.fanout import ChunkContext, fanout_chunk, fanout_gather, job_fanout  # noqa: E402
-from ecomops.jobs import JobContext, job_handler  # noqa: E402
-from ecomops.models import JobRun  # noqa: E402
-from ecomops.registry import ModelSpec, TrainedModel, model_version_register  # noqa: E402
-
-SPEC = ModelSpec(name="bench-series-ses", primary_metric="mae", description="Benchmark of the fan-out path.")
-ALPHAS = [round(a, 2) for a in np.arange(0.02, 1.0, 0.04)]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+AS_OF = "2018-12-31"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _series(series_id: int, length: int) -> np.ndarray:
-    rng = np.random.default_rng(series_id)
-    t = np.arange(length)
-    level = rng.uniform(5, 50)
-    weekly = 1 + 0.3 * np.sin(2 * np.pi * t / 7 + rng.uniform(0, 6))
-    return rng.poisson(level * weekly).astype(float)
+def _bench_url(url: str) -> tuple[str, str, str]:
+    parsed = urlparse(url)
+    bench = f"{parsed.path.lstrip('/') or 'postgres'}_workers_bench"
+    return urlunparse(parsed._replace(path=f"/{bench}")), urlunparse(parsed._replace(path="/postgres")), bench
 
 
-def _ses_mae(y: np.ndarray, alpha: float) -> float:
-    level, error = y[0], 0.0
-    for value in y[1:]:  # plain Python on purpose: CPU-bound, GIL-bound work that only more processes speed up
-        error += abs(value - level)
-        level = alpha * value + (1 - alpha) * level
-    return error / (len(y) - 1)
+def _session_cpu_seconds(session_id: int) -> float:
+    """CPU seconds (user + system) of the live processes in a session: a worker and its pool children."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # fields after the name: state, ppid, pgrp, session, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
-@fanout_chunk("bench:ses")
-def bench_chunk(chunk: ChunkContext, items: list, context: dict) -> dict:
-    maes = []
-    for series_id in items:
-        y = _series(int(series_id), int(context["length"]))
-        maes.append(min(_ses_mae(y, alpha) for alpha in ALPHAS))
-    return {"n": len(items), "mae_sum": float(sum(maes))}
-
-
-@fanout_gather("bench:ses")
-def bench_gather(ctx: JobContext, results: list, context: dict) -> dict:
-    n = sum(r["n"] for r in results)
-    mae = sum(r["mae_sum"] for r in results) / n
-    version = model_version_register(
-        spec=SPEC,
-        trained=TrainedModel(algorithm="ses-grid", artifact={"alphas": ALPHAS}, metrics={"mae": mae}),
-        job=ctx.job,
-    )
-    return {"series": n, "mae": round(mae, 4), "version": version.version}
-
-
-@job_handler("bench:ses", queue="ml", time_limit=1800)
-def bench_job(ctx: JobContext, params: dict):
-    """Benchmark: per-series SES fits fanned out in chunks."""
-    return job_fanout(
-        ctx,
-        items=list(range(int(params["series"]))),
-        chunk_size=int(params["chunk_size"]),
-        chunk=bench_chunk,
-        gather=bench_gather,
-        context={"length": int(params["length"])},
-    )
-
-
-def _run_job(params: dict, timeout: float) -> tuple[float, JobRun]:
-    from ecomops.jobs import job_start
-
-    started = time.perf_counter()
-    job = job_start(kind="bench:ses", parameters=params, requested_via="benchmark")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            return time.perf_counter() - started, job
-        time.sleep(0.05)
-    raise SystemExit(f"job {job.pk} did not finish within {timeout}s")
-
-
-def _start_worker(processes: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = str(ROOT)
+def _start_worker(index: int, env: dict, log: Path) -> subprocess.Popen:
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "ecomops", "worker", "-Q", "ml,default", "-c", str(processes),
-            "-P", "prefork", "-l", "info", "-I", "benchmarks.workers", "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "-n", f"bench{processes}@%h", "--prefetch-multiplier", "1",
+            sys.executable, "-m", "celery", "-A", "ecomops", "worker", "-Q", "ml", "-c", "1", "-P", "prefork",
+            "-l", "info", "-I", "catalog.services_customers,catalog.ml.clv", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "--prefetch-multiplier", "1", "-n", f"bench{index}@%h",
         ],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while "ready." not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"worker did not start; see {log}")
+            raise SystemExit(f"worker {index} did not start; see {log}")
         time.sleep(0.2)
     return process
 
@@ -129,56 +76,117 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--series", type=int, default=240)
-    parser.add_argument("--chunk-size", type=int, default=12)
-    parser.add_argument("--length", type=int, default=730, help="days of history per series")
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--log-dir", default=str(ROOT / "var" / "bench-workers"))
-    args = parser.parse_args()
-    if not os.environ.get("REDIS_URL"):
-        raise SystemExit("needs REDIS_URL (and a shared DATABASE_URL): real workers talk to Redis")
+def _run_job(chunk_size: int, timeout: float):
     from django.db import connection
 
-    if connection.vendor == "sqlite":
-        print("note: SQLite database; worker processes share the file (PostgreSQL is the scaled-out setup)")
+    from ecomops.jobs import job_start
+    from ecomops.models import JobRun
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalog_customerscore")  # every run inserts the same rows
+    started = time.perf_counter()
+    job = job_start(
+        kind="train:customers", parameters={"as_of": AS_OF, "chunk_size": chunk_size}, requested_via="benchmark"
+    )
+    fanned_out = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state, chunks_total = JobRun.objects.values_list("state", "chunks_total").get(pk=job.pk)
+        if fanned_out is None and chunks_total:
+            fanned_out = time.perf_counter() - started
+        if state in (JobRun.State.SUCCEEDED, JobRun.State.FAILED, JobRun.State.CANCELED):
+            job.refresh_from_db()
+            return time.perf_counter() - started, fanned_out, job, os.getloadavg()[0]
+        time.sleep(0.05)
+    raise SystemExit(f"job {job.pk} did not finish within {timeout}s")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker process counts to time")
+    parser.add_argument("--chunk-size", type=int, default=None, help="customers per chunk (default: customers/8)")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--no-eager", action="store_true", help="skip the in-process baseline")
+    parser.add_argument("--reseed", action="store_true", help="seed again even if the customer count matches")
+    parser.add_argument("--log-dir", default=str(ROOT / "var" / "bench-workers"))
+    args = parser.parse_args(argv)
+    url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if not url.startswith("postgres") or not redis_url:
+        parser.error("set DATABASE_URL (PostgreSQL) and REDIS_URL: real workers share the database over Redis")
+    bench_url, admin_url, bench_name = _bench_url(url)
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{bench_name}"')
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecomops.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from catalog.models import Customer
     from ecomops.celery import app
 
-    params = {"series": args.series, "chunk_size": args.chunk_size, "length": args.length}
-    chunks = -(-args.series // args.chunk_size)
+    call_command("migrate", verbosity=0)
+    if args.reseed or Customer.objects.count() != args.customers:
+        from rfm_scale import seed
+
+        started = time.perf_counter()
+        orders = seed(args.customers)
+        print(f"seeded {args.customers:,} customers, {orders:,} orders in {time.perf_counter() - started:.1f} s")
+    chunk_size = args.chunk_size or max(1, -(-args.customers // 8))
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-
-    app.conf.task_always_eager = True  # baseline: the same job in this one process
-    for _ in range(args.repeats):
-        seconds, job = _run_job(params, timeout=1800)
-        rows.append(("in-process (eager)", 1, seconds, job))
+    if not args.no_eager:
+        app.conf.task_always_eager = True
+        for _ in range(args.repeats):
+            cpu = time.process_time()
+            seconds, fanned_out, job, load = _run_job(chunk_size, timeout=3600)
+            rows.append(("in-process (eager)", 0, seconds, fanned_out, time.process_time() - cpu, job, load))
     app.conf.task_always_eager = False
     app.control.purge()
-    for processes in (1, 2):
-        worker = _start_worker(processes, log_dir / f"worker-{processes}.log")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = str(ROOT)
+    for count in args.workers:
+        workers = [_start_worker(i, env, log_dir / f"worker-{count}-{i}.log") for i in range(count)]
         try:
-            _run_job({**params, "series": args.chunk_size}, timeout=300)  # warm-up: imports, connections
             for _ in range(args.repeats):
-                seconds, job = _run_job(params, timeout=1800)
-                rows.append((f"{processes} worker process{'es' if processes > 1 else ''}", processes, seconds, job))
+                before = sum(_session_cpu_seconds(w.pid) for w in workers)
+                seconds, fanned_out, job, load = _run_job(chunk_size, timeout=3600)
+                cpu = sum(_session_cpu_seconds(w.pid) for w in workers) - before
+                label = f"{count} worker process{'es' if count > 1 else ''}"
+                rows.append((label, count, seconds, fanned_out, cpu, job, load))
         finally:
-            _stop(worker)
+            for worker in workers:
+                _stop(worker)
 
-    one_worker = min(s for label, p, s, _ in rows if p == 1 and "worker" in label)
-    print(f"\nFan-out benchmark: {args.series} series x {args.length} days, {chunks} chunks of {args.chunk_size}")
-    print(f"CPU cores visible: {os.cpu_count()}; database: {connection.vendor}; broker: Redis\n")
-    print(f"{'mode':<24}{'wall s':>9}{'vs 1 worker':>13}{'state':>11}{'chunks':>8}{'MAE':>9}")
-    for label, _processes, seconds, job in rows:
+    one = [s for _label, n, s, *_ in rows if n == 1]
+    print(
+        f"\ntrain:customers on {args.customers:,} synthetic customers as of {AS_OF}, chunks of {chunk_size:,} "
+        f"({-(-args.customers // chunk_size)} chunks); {os.cpu_count()} CPUs, PostgreSQL, Redis"
+    )
+    print(
+        f"{'mode':<24}{'wall s':>8}{'train step s':>14}{'worker CPU s':>14}{'vs 1 worker':>13}"
+        f"{'state':>11}{'chunks':>8}{'scored':>9}{'load avg':>10}"
+    )
+    for label, _n, seconds, fanned_out, cpu, job, load in rows:
+        speedup = f"{min(one) / seconds:>12.2f}x" if one else f"{'':>13}"
+        train = f"{fanned_out:>14.1f}" if fanned_out is not None else f"{'-':>14}"
         print(
-            f"{label:<24}{seconds:>9.2f}{one_worker / seconds:>12.2f}x{job.state:>11}"
-            f"{job.chunks_done:>4}/{job.chunks_total:<3}{job.result.get('mae', float('nan')):>9.3f}"
+            f"{label:<24}{seconds:>8.1f}{train}{cpu:>14.1f}{speedup}{job.state:>11}"
+            f"{job.chunks_done:>4}/{job.chunks_total:<3}{job.result.get('scored', 0):>9,}{load:>10.1f}"
         )
+        if job.state != "succeeded":
+            print(f"  {label}: {job.error}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
