@@ -287,7 +287,7 @@ def _validation_mask(y: np.ndarray, share: float, seed: int) -> np.ndarray:
     """A stratified random part of the training rows (never the caller's held-out rows) for choices."""
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(y), dtype=bool)
-    for label in set(y):
+    for label in sorted(set(y)):
         rows = np.flatnonzero(y == label)
         mask[rng.choice(rows, size=int(round(len(rows) * share)), replace=False)] = True
     return mask
