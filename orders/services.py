@@ -36,16 +36,27 @@ ORDER_FIELDS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A catalog row known by its primary key (a product also by its seller's): all an order row writes.
+
+    The bulk API looks thousands of these up per batch; plain values cost far less than model instances.
+    """
+
+    pk: int
+    seller: Ref | None = None
+
+
 @dataclass(frozen=True)
 class LineData:
     """A validated order line."""
 
     line_number: int
-    product: Product
+    product: Product | Ref
     quantity: int
     unit_price: Decimal
     freight: Decimal = Decimal("0")
-    seller: Seller | None = None
+    seller: Seller | Ref | None = None
     shipping_limit_at: datetime | None = None
 
     def values(self) -> dict:
@@ -77,7 +88,7 @@ class OrderData:
     """A validated order with its lines and payments (as the bulk API and importers pass it)."""
 
     external_id: str
-    customer: Customer
+    customer: Customer | Ref
     purchased_at: datetime
     status: str = Order.Status.CREATED
     customer_ref: str = ""
@@ -170,17 +181,16 @@ def _orders_create_many_postgres(orders: list[OrderData]) -> list[int]:
     return ids
 
 
-def orders_create_many(*, orders: list[OrderData]) -> list[Order]:
-    """Insert new orders with their lines and payments in three statements (all or none).
+def orders_create_many(*, orders: list[OrderData]) -> list[int]:
+    """Insert new orders with their lines and payments in three statements (all or none); their ids, in order.
 
     The caller makes sure no order exists yet with these external ids; a clash raises ``IntegrityError``.
     On PostgreSQL the rows go in with ``COPY`` (ids drawn from the sequence first), which skips building a
-    model instance and a parameter list per row; the returned orders then carry only their pk and external id.
+    model instance and a parameter list per row.
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():
-            ids = _orders_create_many_postgres(orders)
-        return [Order(pk=pk, external_id=d.external_id) for pk, d in zip(ids, orders, strict=True)]
+            return _orders_create_many_postgres(orders)
     with transaction.atomic():
         instances = Order.objects.bulk_create([_order_instance(data) for data in orders])
         lines, payments = [], []
@@ -189,7 +199,7 @@ def orders_create_many(*, orders: list[OrderData]) -> list[Order]:
             payments.extend(_payment_instances(instance, data))
         OrderLine.objects.bulk_create(lines)
         Payment.objects.bulk_create(payments)
-    return instances
+    return [instance.pk for instance in instances]
 
 
 def _differs(instance, values: dict) -> bool:
