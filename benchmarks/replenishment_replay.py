@@ -120,23 +120,22 @@ def rolling_forecasts(
     """One forecast per origin, fitted on demand before it, for the PROTECTION periods from it. ``cache``: an
     .npz file that keeps them between runs (only for re-running the policy part; delete it after a change
     to the forecaster)."""
-    out = {}
+    out, stored = {}, {}
     if cache and os.path.exists(cache):
-        stored = np.load(cache)
+        stored = dict(np.load(cache))
+        # a stored forecast for at least PROTECTION periods from the same origin serves (its first periods)
         out = {
-            o: (stored[f"p10_{o}"], stored[f"p50_{o}"], stored[f"p90_{o}"])
+            o: tuple(stored[f"{q}_{o}"][:, :PROTECTION] for q in ("p10", "p50", "p90"))
             for o in origins
-            if f"p50_{o}" in stored and stored[f"p50_{o}"].shape[1] == PROTECTION
+            if f"p50_{o}" in stored and stored[f"p50_{o}"].shape[1] >= PROTECTION
         }
     for o in origins:
         if o not in out:
             result = DemandForecaster().fit_predict(truncated(panel, o, PROTECTION))
             out[o] = (result.p10, result.p50, result.p90)
+            stored.update({f"{q}_{o}": a for q, a in zip(("p10", "p50", "p90"), out[o], strict=True)})
     if cache:
-        arrays = {
-            f"{name}_{o}": a for o, triple in out.items() for name, a in zip(("p10", "p50", "p90"), triple, strict=True)
-        }
-        np.savez(cache, **arrays)
+        np.savez(cache, **stored)
     return out
 
 
