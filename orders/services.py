@@ -221,6 +221,54 @@ def order_matches(order: Order, data: OrderData) -> bool:
     return not any(_differs(payments[p.sequential], p.values()) for p in data.payments)
 
 
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """An existing order as plain values (``order_values``, lines by number, payments by sequential)."""
+
+    pk: int
+    values: dict
+    lines: dict[int, dict]
+    payments: dict[int, dict]
+
+
+LINE_VALUE_FIELDS = ("product_id", "seller_id", "quantity", "unit_price", "freight", "shipping_limit_at")
+PAYMENT_VALUE_FIELDS = ("type", "value", "installments")
+
+
+def order_snapshots(*, order_ids: list[int]) -> dict[str, OrderSnapshot]:
+    """The orders with their lines and payments as plain values, by external id, in three queries.
+
+    What a bulk replay compares against: model instances for thousands of orders, lines and payments cost
+    several times more than the comparison itself.
+    """
+    if not order_ids:
+        return {}
+    lines: dict[int, dict[int, dict]] = {}
+    for row in OrderLine.objects.filter(order_id__in=order_ids).values("order_id", "line_number", *LINE_VALUE_FIELDS):
+        lines.setdefault(row.pop("order_id"), {})[row.pop("line_number")] = row
+    payments: dict[int, dict[int, dict]] = {}
+    for row in Payment.objects.filter(order_id__in=order_ids).values("order_id", "sequential", *PAYMENT_VALUE_FIELDS):
+        payments.setdefault(row.pop("order_id"), {})[row.pop("sequential")] = row
+    snapshots = {}
+    for row in Order.objects.filter(pk__in=order_ids).values("pk", "external_id", "customer_id", *ORDER_FIELDS):
+        pk, external_id = row.pop("pk"), row.pop("external_id")
+        snapshots[external_id] = OrderSnapshot(pk, row, lines.get(pk, {}), payments.get(pk, {}))
+    return snapshots
+
+
+def order_snapshot_matches(snapshot: OrderSnapshot, data: OrderData) -> bool:
+    """True when the stored order (a snapshot) already is exactly ``data`` (see :func:`order_matches`)."""
+    if data.values() != snapshot.values:
+        return False
+    if set(snapshot.lines) != {line.line_number for line in data.lines}:
+        return False
+    if any(line.values() != snapshot.lines[line.line_number] for line in data.lines):
+        return False
+    if set(snapshot.payments) != {payment.sequential for payment in data.payments}:
+        return False
+    return not any(p.values() != snapshot.payments[p.sequential] for p in data.payments)
+
+
 def order_upsert(*, data: OrderData, existing: Order | None = None) -> tuple[Order, str]:
     """Create or update one order by ``external_id`` with its lines and payments; see the module docstring.
 

@@ -12,7 +12,7 @@ from catalog.models import Customer, Product, Seller
 from ecomops.api.bulk import BulkStatus, BulkUpsertMixin, RowResult
 from ecomops.api.idempotency import IdempotentCreateMixin
 from orders.models import Order, OrderLine, Payment
-from orders.services import Ref, order_matches, order_upsert, orders_create_many
+from orders.services import Ref, order_snapshot_matches, order_snapshots, order_upsert, orders_create_many
 
 from . import filters, serializers
 
@@ -63,12 +63,7 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
             "sellers": {external_id: Ref(pk) for external_id, pk in sellers},
             "customers": {external_id: Ref(pk) for external_id, pk in customers},
             "timezone": timezone.get_current_timezone(),
-            "orders": {
-                o.external_id: o
-                for o in (
-                    Order.objects.filter(pk__in=existing).prefetch_related("lines", "payments") if existing else []
-                )
-            },
+            "orders": order_snapshots(order_ids=existing),  # compared as plain values (a replay is common)
         }
 
     def bulk_fast_validate(self, row, serializer):
@@ -76,7 +71,8 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
 
     def bulk_upsert_row(self, data, *, prepared, request):
         order_data = data["order"]
-        order, outcome = order_upsert(data=order_data, existing=prepared["orders"].pop(order_data.external_id, None))
+        # A changed order is read again under a row lock (the batch's snapshot only tells that it changed).
+        order, outcome = order_upsert(data=order_data)
         return order, BulkStatus(outcome)
 
     def bulk_apply(self, rows, *, prepared, request):
@@ -85,7 +81,7 @@ class OrderViewSet(IdempotentCreateMixin, BulkUpsertMixin, viewsets.ModelViewSet
         for row in rows:
             external_id = row.data["order"].external_id
             existing = prepared["orders"].get(external_id)
-            if existing is not None and external_id not in seen and order_matches(existing, row.data["order"]):
+            if existing is not None and external_id not in seen and order_snapshot_matches(existing, row.data["order"]):
                 # A resent order: nothing to write (the comparison used the batch's prefetched rows).
                 seen.add(external_id)
                 results.append(RowResult(row.index, BulkStatus.UNCHANGED, id=existing.pk))
