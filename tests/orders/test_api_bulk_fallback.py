@@ -1,8 +1,9 @@
-"""POST /api/v1/orders/bulk/: when the batched insert of new orders fails, each row is applied on its own.
+"""POST /api/v1/orders/bulk/: the batched paths (new orders inserted together, resent ones compared as values).
 
 The batch insert (COPY on PostgreSQL, ``bulk_create`` elsewhere) runs for orders the batch's look-up did not
 find. If another request inserted one of them in between, the insert hits the unique external id: nothing of
 the batch insert stays, and every row of the chunk is then upserted one by one, with its own result.
+A resent order is compared with a plain-value snapshot of the stored one: any single difference is an update.
 """
 
 from datetime import UTC, datetime
@@ -62,3 +63,36 @@ def test_an_order_inserted_meanwhile_sends_the_chunk_one_by_one(api_client, worl
         ]
     o2 = Order.objects.get(external_id="O2")
     assert (o2.status, o2.purchased_at) == ("approved", datetime(2018, 3, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"customer_ref": "ref-2"},
+        {"purchased_at": "2018-03-01T12:00:01Z"},
+        {
+            "lines": [
+                {"sku": "A", "unit_price": "10.00", "freight": "2.51"},
+                {"sku": "B", "quantity": 2, "unit_price": "5"},
+            ]
+        },
+        {
+            "lines": [
+                {"sku": "A", "unit_price": "10.00", "freight": "2.50"},
+                {"sku": "A", "quantity": 2, "unit_price": "5"},
+            ]
+        },
+        {"payments": [{"type": "credit_card", "installments": 2, "value": "22.50"}]},
+        {"payments": []},
+    ],
+    ids=["order-field", "timestamp", "line-freight", "line-product", "payment-installments", "payment-removed"],
+)
+def test_a_resent_order_with_one_difference_is_updated_and_the_same_one_unchanged(api_client, world, change):
+    """A replay is compared with plain values of the stored order: any single difference must be seen."""
+    assert api_client.post(URL, [order_row("O1")], format="json").status_code == 200
+    same = api_client.post(URL, [order_row("O1")], format="json").json()
+    assert same[0]["status"] == "unchanged"
+    response = api_client.post(URL, [order_row("O1", **change)], format="json")
+    assert response.json()[0]["status"] == "updated", response.json()
+    again = api_client.post(URL, [order_row("O1", **change)], format="json")
+    assert again.json()[0]["status"] == "unchanged"
