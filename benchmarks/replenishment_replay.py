@@ -14,7 +14,11 @@ that week only (planned prices and promotions for the next weeks are known, as i
 order-up-to level for a target fill rate. The demand distribution comes from the forecast's own errors:
 standardised errors of 2-week demand from every earlier weekly forecast whose two weeks have already been
 observed (pooled over series; ``--warmup`` weekly forecasts before the replay seed the pool, all on data
-before the replay). An ablation row uses the forecast quantiles alone (normal approximation).
+before the replay). "category": the target fill rate is met over all series together at one common cycle
+service level (what ``replenishment_suggest`` does per category: ``suggest_many``); "per item": every series
+meets it on its own; "quantiles only": the forecast quantiles alone (normal approximation), an ablation.
+``--cache FILE.npz`` keeps the weekly forecasts for re-running the policy part (each is still fitted only on
+the weeks before its origin; delete the file after a change to the forecaster).
 
 Reference: the min/max rule planners type by hand (Odoo / ERPNext): min = last four months' (17 weeks)
 average weekly demand x lead time (at least one week) x buffer, max = min + one review period of average demand; the average is
@@ -261,11 +265,19 @@ def main() -> None:
             f"less stock, orders {ours['orders']} vs {ref['orders']}"
         )
     target = next(r for name, r in rows if "98.0%, backtest errors, category" in name)
-    ref4 = dict(minmax_rows)["min/max rule, buffer x4"]
+    reaching = [r for _, r in minmax_rows if r["fill_rate"] >= target["fill_rate"]]
+    best_mm = max(minmax_rows, key=lambda x: x[1]["fill_rate"])
+    verdict = (
+        f"{1 - target['avg_stock'] / min(r['avg_stock'] for r in reaching):+.0%} stock vs the leanest min/max at "
+        "that fill"
+        if reaching
+        else f"no min/max buffer reaches that fill (best {best_mm[0]}: {best_mm[1]['fill_rate']:.2%}, stock "
+        f"{best_mm[1]['avg_stock']:.0f})"
+    )
     print(
-        f"\ntarget (fill >= 98% with >= 25% less average stock than min/max): ecomops 98% fill "
-        f"{target['fill_rate']:.2%}, stock {target['avg_stock']:.0f}; min/max x4 (session 1's reference) "
-        f"{ref4['fill_rate']:.2%}, stock {ref4['avg_stock']:.0f} ({1 - target['avg_stock'] / ref4['avg_stock']:+.0%})"
+        f"\ntarget fill >= 98% with >= 25% less average stock than min/max: ecomops (98% target) fill "
+        f"{target['fill_rate']:.2%} ({'met' if target['fill_rate'] >= 0.98 else 'NOT met'}), stock "
+        f"{target['avg_stock']:.0f}; {verdict}"
     )
     assert math.isfinite(target["fill_rate"])
 
