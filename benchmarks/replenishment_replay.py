@@ -261,15 +261,15 @@ def main() -> None:
         ref_name, ref = min(matching, key=lambda x: x[1]["avg_stock"])
         print(
             f"  {name}: fill {ours['fill_rate']:.2%}, stock {ours['avg_stock']:.0f} vs {ref_name} fill "
-            f"{ref['fill_rate']:.2%}, stock {ref['avg_stock']:.0f}: {1 - ours['avg_stock'] / ref['avg_stock']:+.0%} "
+            f"{ref['fill_rate']:.2%}, stock {ref['avg_stock']:.0f}: {1 - ours['avg_stock'] / ref['avg_stock']:.0%} "
             f"less stock, orders {ours['orders']} vs {ref['orders']}"
         )
     target = next(r for name, r in rows if "98.0%, backtest errors, category" in name)
     reaching = [r for _, r in minmax_rows if r["fill_rate"] >= target["fill_rate"]]
     best_mm = max(minmax_rows, key=lambda x: x[1]["fill_rate"])
     verdict = (
-        f"{1 - target['avg_stock'] / min(r['avg_stock'] for r in reaching):+.0%} stock vs the leanest min/max at "
-        "that fill"
+        f"{1 - target['avg_stock'] / min(r['avg_stock'] for r in reaching):.0%} less average stock than the leanest "
+        "min/max rule reaching that fill (negative: more)"
         if reaching
         else f"no min/max buffer reaches that fill (best {best_mm[0]}: {best_mm[1]['fill_rate']:.2%}, stock "
         f"{best_mm[1]['avg_stock']:.0f})"
