@@ -76,7 +76,8 @@ def score_customers_gather(ctx: JobContext, results: list, context: dict) -> dic
     }
     if context.get("candidate_id") is not None:
         out |= {"promoted": promoted, "metrics": context["metrics"]}
-    ctx.log(f"{customers} customers scored in {len(results)} chunks with v{out['version']}")
+    out["scoring_version"] = context["scoring_version"]
+    ctx.log(f"{customers} customers scored in {len(results)} chunks with v{context['scoring_version']}")
     return out
 
 

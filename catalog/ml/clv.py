@@ -98,11 +98,16 @@ def bgnbd_log_likelihood_terms(r: float, alpha: float, a: float, b: float, frequ
 def _minimize(negll, start: np.ndarray, *, max_iter: int):
     """Minimise a smooth negative log-likelihood over log-parameters: L-BFGS-B with tight tolerances (about
     130 likelihood evaluations on CDNOW, the published optimum to 4 decimals), falling back to Nelder-Mead then
-    L-BFGS-B (thousands of evaluations) only when it does not converge. Each evaluation costs O(customers),
-    so this is what the train step of the customers job spends its time on."""
+    L-BFGS-B (thousands of evaluations) only when it ends at a non-finite likelihood. Each evaluation costs
+    O(customers), so this is what the train step of the customers job spends its time on.
+
+    An "abnormal" line-search stop is accepted: at these tolerances it means no further decrease could be
+    measured, which is also what happens when the optimum lies at a boundary (e.g. a -> 0, b -> inf when no
+    customer ever drops out); sending such data to Nelder-Mead cost 10,000 evaluations (2 minutes on 200k
+    customers) for the same degenerate point."""
     options = {"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10}
     result = optimize.minimize(negll, start, method="L-BFGS-B", options=options)
-    if result.success and np.isfinite(result.fun) and result.fun < 1e12:
+    if np.isfinite(result.fun) and result.fun < 1e12:
         return result
     result = optimize.minimize(
         negll, start, method="Nelder-Mead", options={"maxiter": max_iter, "xatol": 1e-8, "fatol": 1e-12}
