@@ -158,6 +158,8 @@ AXES_FAILURE_LIMIT = "access.authentication.failure_limit"  # the above, or API_
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# No start-up banner on every manage.py command (exports and scripts read their output).
+AXES_VERBOSE = False
 # Wrong API keys / tokens from one address before that address's key and token requests get 429.
 API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
 
