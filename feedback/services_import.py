@@ -164,7 +164,7 @@ def reviews_import_csv(
         if len(external_id) > 64:
             report.rejected.append((line, id_column, "id longer than 64 characters"))
             continue
-        external_id = external_id or hashlib.sha1(f"{title}\n{text}".encode()).hexdigest()[:40]
+        external_id = external_id or hashlib.sha1(f"{title}\n{text}".encode(), usedforsecurity=False).hexdigest()[:40]
         written = None
         if date_column and (row.get(date_column) or "").strip():
             written = parse_datetime(row[date_column].strip()) or _parse_date(row[date_column].strip())
