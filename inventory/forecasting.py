@@ -442,7 +442,17 @@ def demand_forecast_score(
 def _replace_forecast_rows(*, version: ModelVersion, as_of: date, frames) -> int:
     DemandForecast.objects.filter(model_version=version).delete()
     forecasts = [
-        DemandForecast(
+        forecast for frame in frames for forecast in _forecast_objects(version=version, as_of=as_of, frame=frame)
+    ]
+    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
+    return len(forecasts)
+
+
+def _forecast_objects(*, version: ModelVersion, as_of: date, frame):
+    """Unsaved DemandForecast rows of one forecast frame (series_id, ds, period_days, step, p10/p50/p90, method)."""
+    ids = frame["series_id"].map(_split_series_id)
+    for (product_id, location_id), row in zip(ids, frame.itertuples(index=False), strict=True):
+        yield DemandForecast(
             product_id=product_id,
             location_id=location_id,
             model_version=version,
@@ -455,13 +465,6 @@ def _replace_forecast_rows(*, version: ModelVersion, as_of: date, frames) -> int
             p90=round(float(row.p90), 4),
             method=str(row.method),
         )
-        for frame in frames
-        for (product_id, location_id), row in zip(
-            frame["series_id"].map(_split_series_id), frame.itertuples(index=False), strict=True
-        )
-    ]
-    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
-    return len(forecasts)
 
 
 def _combine_metrics(results) -> dict:
@@ -489,23 +492,7 @@ def _write_rows(*, version: ModelVersion, as_of: date, pieces) -> int:
     ForecastSeriesMetric.objects.filter(model_version=version).delete()
     forecasts, metrics = [], []
     for frame, per_series in pieces:
-        ids = frame["series_id"].map(_split_series_id)
-        for (product_id, location_id), row in zip(ids, frame.itertuples(index=False), strict=True):
-            forecasts.append(
-                DemandForecast(
-                    product_id=product_id,
-                    location_id=location_id,
-                    model_version=version,
-                    as_of=as_of,
-                    period_start=row.ds.date(),
-                    period_days=int(row.period_days),
-                    horizon_step=int(row.step),
-                    p10=round(float(row.p10), 4),
-                    p50=round(float(row.p50), 4),
-                    p90=round(float(row.p90), 4),
-                    method=str(row.method),
-                )
-            )
+        forecasts.extend(_forecast_objects(version=version, as_of=as_of, frame=frame))
         for row in per_series.itertuples(index=False):
             product_id, location_id = _split_series_id(row.series_id)
             metrics.append(

@@ -103,32 +103,18 @@ class RoutePlanReport(ReportView):
         return plan
 
     def get_data(self) -> pd.DataFrame:
-        plan = self._plan()
-        rows = list(
-            plan.stops.order_by("route_number", "sequence").values(
-                "route_number",
-                "sequence",
-                "shipment_id",
-                "latitude",
-                "longitude",
-                "load",
-                "distance_from_previous_km",
-                "planned_arrival",
-            )
-        )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "route_number",
-                "sequence",
-                "shipment_id",
-                "latitude",
-                "longitude",
-                "load",
-                "distance_from_previous_km",
-                "planned_arrival",
-            ],
-        )
+        columns = [
+            "route_number",
+            "sequence",
+            "shipment_id",
+            "latitude",
+            "longitude",
+            "load",
+            "distance_from_previous_km",
+            "planned_arrival",
+        ]
+        rows = list(self._plan().stops.order_by("route_number", "sequence").values(*columns))
+        return pd.DataFrame(rows, columns=columns)
 
     def get_summary(self, df: pd.DataFrame) -> dict:
         plan = self._plan()
