@@ -108,6 +108,10 @@ class DeliveryParams:
     smoothing: float = 5.0
     top_categories: int = 60
     random_state: int = 0
+    # Scales on which the promise margin is conformal (0 = log days: a margin proportional to the ETA; 0.5 = square
+    # root of days: a margin growing more slowly with the ETA); the one with the least slack on the calibration
+    # window at the target late share is kept (both reach the target there by construction).
+    score_powers: tuple[float, ...] = (0.0, 0.5)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -115,6 +119,27 @@ class DeliveryParams:
 
 def _log_days(delta: pd.Series) -> np.ndarray:
     return np.log(np.maximum(delta / DAY, MIN_DAYS).to_numpy(dtype=float))
+
+
+def _scaled(days, power: float) -> np.ndarray:
+    """Days on the conformity-score scale: log for power 0, else days ** power."""
+    days = np.maximum(np.asarray(days, dtype=float), 1e-6)
+    return np.log(days) if power == 0 else days**power
+
+
+def _unscaled(values, power: float) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return np.exp(values) if power == 0 else np.maximum(values, 0.0) ** (1.0 / power)
+
+
+def margin_scores(eta_days, actual_days, *, power: float) -> np.ndarray:
+    """Conformity scores of the promise: how far past the ETA each delivery came, on the ``power`` scale."""
+    return _scaled(actual_days, power) - _scaled(eta_days, power)
+
+
+def promise_days_from(eta_days, offset: float, *, power: float) -> np.ndarray:
+    """Promise in days from the ETA: the ETA plus a non-negative margin ``offset`` on the ``power`` scale."""
+    return _unscaled(_scaled(eta_days, power) + max(float(offset), 0.0), power)
 
 
 def _events(history: pd.DataFrame, *, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
@@ -329,13 +354,10 @@ class DeliveryTimeModel:
             self.centre_ = self._fit_centre(inner_train, cal_start)
             self.as_of_ = cal_start
             X = self._features(window, feature_time=self._feature_time(window, cal_start))
-            scores = _log_days(window["delivered_at"] - window["purchased_at"]) - self._centre(X)
-            self.residuals_ = np.sort(scores)
-            self.offset_ = conformal_quantile(scores, miss_share=p.target_late_share)
-            self.calibration_size_ = len(scores)
+            self._calibrate(window, self._centre(X))
             self.calibration_metrics_ = delivery_metrics(self.predict(window), window["delivered_at"])
         else:
-            self.residuals_, self.offset_, self.calibration_size_ = None, None, 0
+            self.residuals_, self.offset_, self.calibration_size_, self.score_power_ = None, None, 0, 0.0
             self.calibration_metrics_ = {}
 
         self._prepare(orders, as_of)
@@ -346,14 +368,33 @@ class DeliveryTimeModel:
         if self.residuals_ is None:
             # Too little recent data for a separate window: fall back to in-sample residuals (optimistic).
             X = self._features(train, feature_time=train["purchased_at"].to_numpy())
-            scores = _log_days(train["delivered_at"] - train["purchased_at"]) - self._centre(X)
-            self.residuals_ = np.sort(scores)
-            self.offset_ = conformal_quantile(self.residuals_, miss_share=p.target_late_share)
+            self._calibrate(train, self._centre(X))
+            self.calibration_size_ = 0
         self.as_of_ = as_of
         self.training_rows_ = len(train)
         self.data_start_ = train["purchased_at"].min()
         self.data_end_ = train["delivered_at"].max()
         return self
+
+    def _calibrate(self, rows: pd.DataFrame, centre_log_days: np.ndarray) -> None:
+        """Conformal promise margin from ``rows`` (delivered orders predicted as they would have been live).
+
+        For every candidate score scale: the (1 - target) conformal quantile of (actual - ETA) on that scale, and the
+        mean slack it gives on these rows; the scale with the least slack is kept.
+        """
+        p = self.params
+        actual = np.maximum((rows["delivered_at"] - rows["purchased_at"]) / DAY, MIN_DAYS).to_numpy(dtype=float)
+        eta = np.exp(centre_log_days)
+        best = None
+        for power in p.score_powers or (0.0,):
+            scores = margin_scores(eta, actual, power=power)
+            offset = conformal_quantile(scores, miss_share=p.target_late_share)
+            slack = float(np.mean(promise_days_from(eta, offset, power=power) - actual))
+            if best is None or slack < best[0]:
+                best = (slack, power, scores, offset)
+        _, self.score_power_, scores, self.offset_ = best
+        self.residuals_ = np.sort(scores)
+        self.calibration_size_ = len(scores)
 
     def offset_for(self, target_late_share: float | None) -> float:
         """The promise offset (log days above the ETA) for a late share; the trained one when ``None``.
@@ -376,10 +417,10 @@ class DeliveryTimeModel:
         X = self._features(orders, feature_time=self._feature_time(orders, self.as_of_))
         median = self._centre(X)
         spread = np.ones(len(X))
-        promise = median + np.maximum(self.offset_for(target_late_share), 0.0)
+        power = getattr(self, "score_power_", 0.0)
         purchased = orders["purchased_at"]
         eta_days = np.exp(median)
-        promise_days = np.exp(promise)
+        promise_days = promise_days_from(eta_days, self.offset_for(target_late_share), power=power)
         promise_at = purchased + pd.to_timedelta(promise_days, unit="D")
         # The promise is a whole date: the customer is told "by <date>", delivered on that date is on time.
         promise_date = promise_at.dt.normalize()
@@ -408,9 +449,10 @@ class DeliveryTimeModel:
         spread = np.asarray(spread, dtype=float)
         residuals = self.residuals_
         n = len(residuals)
+        power = getattr(self, "score_power_", 0.0)
 
         def survival(days):
-            threshold = (np.log(np.maximum(np.asarray(days, dtype=float), 1e-6)) - median_log_days) / spread
+            threshold = (_scaled(days, power) - _scaled(np.exp(median_log_days), power)) / spread
             return (n - np.searchsorted(residuals, threshold, side="right") + 0.5) / (n + 1.0)
 
         risk = survival(promise_days) / survival(np.minimum(elapsed_days, promise_days))
@@ -423,6 +465,7 @@ class DeliveryTimeModel:
             "training_rows": int(self.training_rows_),
             "calibration_rows": int(self.calibration_size_),
             "promise_offset": round(float(self.offset_), 4),
+            "promise_scale": "log days" if getattr(self, "score_power_", 0.0) == 0 else f"days^{self.score_power_:g}",
             "relative_to_network": bool(getattr(self, "relative_", False)),
             "calibration": {k: round(float(v), 4) for k, v in self.calibration_metrics_.items()},
             "params": self.params.as_dict(),
