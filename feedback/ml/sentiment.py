@@ -3,13 +3,15 @@
 Two estimators share one interface (``fit(texts, labels, languages)``, ``predict_proba`` → ``SentimentPrediction``):
 
 - ``LinearSentimentModel``: TF-IDF of words (1-3) and characters (1-5, within and across words); for Chinese
-  characters 1-4 plus jieba words 1-2 (never split on spaces), reweighted by naive-Bayes log-count ratios
-  (NB-LR), then a logistic regression whose C is chosen on a validation part carved from the training rows.
+  characters 1-4 plus jieba words 1-2 (never split on spaces), optionally reweighted by naive-Bayes log-count
+  ratios (NB-LR), then a logistic regression. Weighting and C are chosen per language by k-fold cross-validation
+  on the training rows (NB ratios recomputed inside each fold); the chosen setting's out-of-fold logits fit a
+  temperature (``calibration_``: T, ECE before/after), so its probabilities are calibrated too.
 - ``NeuralSentimentModel``: a fastText-style network in torch, an embedding bag over the same n-gram features
   (shared with the linear model when given one), trained on CUDA when present; its probabilities are calibrated
   by temperature scaling on a validation part of the training rows (``calibration_``: T, ECE before/after);
   inference is a sparse matrix product in numpy (no torch needed).
-- ``EnsembleSentimentModel``: the average of the two fitted models' probabilities (features computed once
+- ``EnsembleSentimentModel``: the average of the two fitted models' calibrated probabilities (features computed once
   when the members share them).
 
 A separate model is fitted for every language with enough examples, plus a pooled one for the rest.
@@ -139,7 +141,9 @@ class SentimentParams:
     min_df: int = 1
     min_language_rows: int = 200
     neutral_margin: float = 0.6
-    nb_weighting: bool = True
+    # None: NB-weighted or plain TF-IDF, whichever cross-validates better per language (with C)
+    nb_weighting: bool | None = None
+    cv_folds: int = 3
     # None: every row counts the same, which maximises accuracy (balanced weights trade it for minority recall)
     class_weight: str | None = None
     # neural
@@ -169,6 +173,7 @@ class _LanguageModel:
     scale: np.ndarray
     classifier: object
     classes: list[str]
+    temperature: float = 1.0  # the linear model's, fitted on out-of-fold logits (the network keeps its own)
 
 
 class _PerLanguageModel:
@@ -268,19 +273,50 @@ class LinearSentimentModel(_PerLanguageModel):
         features = _Features(language, min_df=self.params.min_df)
         X = features.fit_transform(texts)
         classes = sorted(set(y))
-        scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
-        X = X.multiply(scale).tocsr()
-        if self.params.C is None and len(y) >= 300:
-            chosen = _choose_C(X, y, seed=self.params.seed, class_weight=self.params.class_weight)
-        else:
-            chosen = self.params.C or 8.0
+        weighting, chosen = self.params.nb_weighting, self.params.C
+        out_of_fold = None
+        if (weighting is None or chosen is None) and len(y) >= 300:
+            scores, logits = _cross_validate(X, y, classes, self.params)
+            weighting, chosen = max(scores, key=scores.get)
+            out_of_fold = logits.get((weighting, chosen))
+            self.cv_scores_ = {**getattr(self, "cv_scores_", {}), language: scores}
+        weighting = True if weighting is None else weighting
+        chosen = chosen or 8.0
+        scale = _nb_ratio(X, y, classes) if weighting else np.ones(X.shape[1], dtype=np.float32)
         classifier = LogisticRegression(C=chosen, max_iter=2000, class_weight=self.params.class_weight)
-        classifier.fit(X, y)
+        classifier.fit(X.multiply(scale).tocsr(), y)
         self.chosen_C_ = {**getattr(self, "chosen_C_", {}), language: chosen}
-        return _LanguageModel(features=features, scale=scale, classifier=classifier, classes=list(classifier.classes_))
+        self.chosen_weighting_ = {**getattr(self, "chosen_weighting_", {}), language: "nb" if weighting else "tfidf"}
+        temperature = 1.0
+        if out_of_fold is not None:  # temperature scaling on the chosen setting's out-of-fold logits
+            target = np.searchsorted(classes, y)
+            temperature = fit_temperature(out_of_fold, target)
+            self.calibration_ = {
+                **getattr(self, "calibration_", {}),
+                language: {
+                    "temperature": round(temperature, 4),
+                    "ece_before": round(expected_calibration_error(_softmax(out_of_fold), target), 4),
+                    "ece_after": round(expected_calibration_error(_softmax(out_of_fold / temperature), target), 4),
+                    "validation_rows": len(y),
+                    "cv_folds": self.params.cv_folds,
+                },
+            }
+        return _LanguageModel(
+            features=features,
+            scale=scale,
+            classifier=classifier,
+            classes=list(classifier.classes_),
+            temperature=temperature,
+        )
 
     def _scores(self, model: _LanguageModel, X: sparse.csr_matrix) -> np.ndarray:
-        return model.classifier.predict_proba(X)
+        return _softmax(_logits(model.classifier, X) / getattr(model, "temperature", 1.0))
+
+
+def _logits(classifier: LogisticRegression, X: sparse.csr_matrix) -> np.ndarray:
+    """Per-class logits whose softmax is the logistic regression's ``predict_proba`` (binary: [0, d])."""
+    decision = classifier.decision_function(X)
+    return np.column_stack([np.zeros_like(decision), decision]) if decision.ndim == 1 else decision
 
 
 def _validation_mask(y: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -293,18 +329,40 @@ def _validation_mask(y: np.ndarray, share: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _choose_C(
-    X: sparse.csr_matrix, y: np.ndarray, *, seed: int, class_weight: str | None, candidates=(2.0, 4.0, 8.0, 16.0)
-) -> float:
-    """Regularisation by accuracy on a validation part (15%) carved from the training rows."""
-    valid = _validation_mask(y, 0.15, seed)
-    if len(set(y[~valid])) < 2 or not valid.any():
-        return 8.0
-    scores = []
-    for C in candidates:
-        classifier = LogisticRegression(C=C, max_iter=2000, class_weight=class_weight).fit(X[~valid], y[~valid])
-        scores.append(float((classifier.predict(X[valid]) == y[valid]).mean()))
-    return float(candidates[int(np.argmax(scores))])
+# NB-weighted features are rescaled to mean |r| = 1 and need more regularisation than plain TF-IDF
+_C_GRID = {True: (0.5, 1.0, 2.0, 4.0), False: (1.0, 4.0, 16.0, 32.0)}
+
+
+def _cross_validate(
+    X: sparse.csr_matrix, y: np.ndarray, classes: list[str], params: SentimentParams
+) -> tuple[dict[tuple[bool, float], float], dict[tuple[bool, float], np.ndarray]]:
+    """Mean accuracy and out-of-fold logits per (NB weighting, C) over ``cv_folds`` stratified folds.
+
+    The NB ratios are recomputed on each fold's training part, so the validation rows' labels never shape
+    their own features. A fixed ``params.nb_weighting`` or ``params.C`` narrows the grid to that value."""
+    from sklearn.model_selection import StratifiedKFold
+
+    weightings = (True, False) if params.nb_weighting is None else (params.nb_weighting,)
+    folds = StratifiedKFold(params.cv_folds, shuffle=True, random_state=params.seed)
+    scores: dict[tuple[bool, float], float] = {}
+    logits: dict[tuple[bool, float], np.ndarray] = {}
+    covered: dict[tuple[bool, float], int] = {}
+    for train, valid in folds.split(np.zeros(len(y)), y):
+        for weighting in weightings:
+            scale = _nb_ratio(X[train], y[train], classes) if weighting else np.ones(X.shape[1], dtype=np.float32)
+            X_train, X_valid = X[train].multiply(scale).tocsr(), X[valid].multiply(scale).tocsr()
+            for C in (params.C,) if params.C else _C_GRID[weighting]:
+                classifier = LogisticRegression(C=C, max_iter=2000, class_weight=params.class_weight)
+                classifier.fit(X_train, y[train])
+                key = (weighting, C)
+                accuracy = float((classifier.predict(X_valid) == y[valid]).mean())
+                scores[key] = scores.get(key, 0.0) + accuracy / params.cv_folds
+                fold_logits = _logits(classifier, X_valid)
+                if fold_logits.shape[1] == len(classes):  # a fold lacking a class leaves that setting uncalibrated
+                    logits.setdefault(key, np.zeros((len(y), len(classes))))[valid] = fold_logits
+                    covered[key] = covered.get(key, 0) + 1
+    logits = {key: value for key, value in logits.items() if covered[key] == params.cv_folds}
+    return {key: round(value, 5) for key, value in scores.items()}, logits
 
 
 def expected_calibration_error(probabilities: np.ndarray, target: np.ndarray, bins: int = 10) -> float:
@@ -409,7 +467,8 @@ class NeuralSentimentModel(_PerLanguageModel):
         else:
             features = _Features(language, min_df=self.params.min_df)
             X = features.fit_transform(texts)
-            scale = _nb_ratio(X, y, classes) if self.params.nb_weighting else np.ones(X.shape[1], dtype=np.float32)
+            weighted = self.params.nb_weighting is not False  # standalone: NB-weighted unless told otherwise
+            scale = _nb_ratio(X, y, classes) if weighted else np.ones(X.shape[1], dtype=np.float32)
         X = X.multiply(scale).tocsr().astype(np.float32)
         target = np.array([classes.index(label) for label in y])
         valid = _validation_mask(y, self.params.calibration_share, self.params.seed)
