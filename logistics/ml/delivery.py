@@ -20,6 +20,11 @@ level; recent orders also weigh more (exponential half-life), and the promise is
 on the most recent complete window with a model trained only on what was known at that window's start,
 exactly as it is used live.
 
+Censoring: at ``as_of`` only the fast deliveries of the last weeks' purchases are known, so training uses only
+purchases old enough that (by the delivery times of older orders) 90 % of them would have been delivered; trained
+on every known row the ETA came out early at every cut-off of the Olist sample (median log error +0.05 to +0.46);
+leaving the unsettled rows out lowered the 30-day ETA MAE at 6 of 8 monthly cut-offs (mean 6.12 -> 5.76 d).
+
 Measured on the Olist sample (``benchmarks/delivery_olist.py``): the level-relative target lowered ETA MAE
 and slack slightly; a direct quantile model for the promise (HistGradientBoosting quantile loss at 0.75 /
 0.9 / 0.96 plus the conformal shift) gave *more* slack at the same late share, as did per-order spread scaling in
@@ -112,6 +117,9 @@ class DeliveryParams:
     # root of days: a margin growing more slowly with the ETA); the one with the least slack on the calibration
     # window at the target late share is kept (both reach the target there by construction).
     score_powers: tuple[float, ...] = (0.0, 0.5)
+    # Train only on purchases whose outcome was settled (see ``DeliveryTimeModel._settled``); 0 keeps every row.
+    complete_share: float = 0.9
+    settled_days: int = 120
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -317,6 +325,8 @@ class DeliveryTimeModel:
     def _fit_centre(self, train: pd.DataFrame, as_of: pd.Timestamp) -> HistGradientBoostingRegressor:
         """The centre model of log delivery days (relative to the network level when ``relative_``)."""
         p = self.params
+        train = self._settled(train, as_of)
+        self.fitted_rows_ = len(train)
         X = self._features(train, feature_time=train["purchased_at"].to_numpy())
         y = _log_days(train["delivered_at"] - train["purchased_at"]) - self._level(X)
         age_days = ((as_of - train["purchased_at"]) / DAY).to_numpy(dtype=float)
@@ -326,6 +336,24 @@ class DeliveryTimeModel:
         X, y = X.loc[X.index.repeat(repeats)].reset_index(drop=True), np.repeat(y, repeats)
         with threadpool_limits(limits=p.threads):
             return self._regressor().fit(X, y)
+
+    def _settled(self, train: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+        """The training rows whose outcome was settled at ``as_of``: purchased long enough before it that at least
+        ``complete_share`` of orders then would have been delivered by it (from the delivery times of orders
+        purchased ``settled_days`` or more before it).
+
+        Among the last weeks' purchases only the fast deliveries are known yet; learning from them (the most
+        heavily weighted rows) makes the ETA too early.
+        """
+        p = self.params
+        age = ((as_of - train["purchased_at"]) / DAY).to_numpy(dtype=float)
+        days = ((train["delivered_at"] - train["purchased_at"]) / DAY).to_numpy(dtype=float)
+        old = np.sort(days[age >= p.settled_days])
+        if p.complete_share <= 0 or len(old) < 50:
+            return train
+        complete = np.searchsorted(old, age, side="right") / len(old)
+        settled = train[complete >= p.complete_share]
+        return settled if len(settled) >= 30 else train
 
     def _centre(self, X: pd.DataFrame) -> np.ndarray:
         with threadpool_limits(limits=self.params.threads):
@@ -463,6 +491,7 @@ class DeliveryTimeModel:
         return {
             "as_of": str(self.as_of_.date()),
             "training_rows": int(self.training_rows_),
+            "fitted_rows": int(self.fitted_rows_),
             "calibration_rows": int(self.calibration_size_),
             "promise_offset": round(float(self.offset_), 4),
             "promise_scale": "log days" if getattr(self, "score_power_", 0.0) == 0 else f"days^{self.score_power_:g}",

@@ -187,3 +187,22 @@ def test_promise_follows_a_changed_target_without_retraining():
     assert (looser["promise_days"] < trained["promise_days"]).any()
     with pytest.raises(ValueError, match="target late share must be between 0 and 0.5, got 0.7"):
         model.predict(test, target_late_share=0.7)
+
+
+def test_training_keeps_only_purchases_whose_outcome_was_settled():
+    """Durations 1..10 days (each equally often); at as-of 90 % of past orders were delivered within 9 days:
+    younger rows (of which only the fast deliveries are known yet) are left out of training."""
+    as_of = pd.Timestamp("2018-01-01")
+    ages = np.arange(1, 200)
+    orders = pd.DataFrame({"purchased_at": as_of - pd.to_timedelta(ages, unit="D")})
+    orders["delivered_at"] = orders["purchased_at"] + pd.to_timedelta(ages * 7 % 10 + 1, unit="D")
+    known = orders[orders["delivered_at"] < as_of]
+    # of the purchases 1..9 days old only those of ages 3, 6, 8 and 9 (2, 3, 7, 4 days) were delivered
+    assert ages[known.index].tolist() == [3, 6, 8, *range(9, 200)]
+    settled = DeliveryTimeModel(DeliveryParams(complete_share=0.9, settled_days=120))._settled(known, as_of)
+    assert settled.index.tolist() == known.index[ages[known.index] >= 9].tolist()
+    assert ((as_of - settled["purchased_at"]) / pd.Timedelta(days=1)).min() == 9
+    # off, or too little settled history (fewer than 50 orders 120+ days old): every known row
+    pd.testing.assert_frame_equal(DeliveryTimeModel(DeliveryParams(complete_share=0))._settled(known, as_of), known)
+    young = known[ages[known.index] < 150]
+    pd.testing.assert_frame_equal(DeliveryTimeModel(DeliveryParams(settled_days=120))._settled(young, as_of), young)
