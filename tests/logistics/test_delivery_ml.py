@@ -206,3 +206,18 @@ def test_training_keeps_only_purchases_whose_outcome_was_settled():
     pd.testing.assert_frame_equal(DeliveryTimeModel(DeliveryParams(complete_share=0))._settled(known, as_of), known)
     young = known[ages[known.index] < 150]
     pd.testing.assert_frame_equal(DeliveryTimeModel(DeliveryParams(settled_days=120))._settled(young, as_of), young)
+
+
+def test_calibration_window_ends_when_its_slow_deliveries_are_known():
+    """The gap before the cut-off is the (1 - target) quantile of settled delivery times (1..25 days, 10 each)."""
+    as_of = pd.Timestamp("2018-01-01")
+    ages = np.arange(130, 380)  # 250 orders, all purchased 120+ days before as-of
+    orders = pd.DataFrame({"purchased_at": as_of - pd.to_timedelta(ages, unit="D")})
+    orders["delivered_at"] = orders["purchased_at"] + pd.to_timedelta(ages % 25 + 1, unit="D")
+    # 96 %: position 0.96 x 249 = 239.04 between the sorted 24 and 25 -> 24.04 -> 25 whole days
+    assert DeliveryTimeModel()._calibration_gap(orders, as_of) == pd.Timedelta(days=25)
+    # 20 %: position 199.2 between 20 and 21 -> 21 days
+    model = DeliveryTimeModel(DeliveryParams(target_late_share=0.2))
+    assert model._calibration_gap(orders, as_of) == pd.Timedelta(days=21)
+    assert DeliveryTimeModel(DeliveryParams(calibration_gap_days=9))._calibration_gap(orders, as_of).days == 9
+    assert DeliveryTimeModel()._calibration_gap(orders.iloc[:49], as_of) == pd.Timedelta(days=15)
