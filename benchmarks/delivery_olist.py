@@ -161,12 +161,14 @@ def main() -> int:
             pd.DataFrame({"eta_date": test["olist_estimate"], "promise_date": test["olist_estimate"]}),
             test["delivered_at"],
         )
-        last = test["purchased_at"].max()
+        last, summary = test["purchased_at"].max(), model.summary()
+        window = " .. ".join(summary["calibration_window"])
         print(
-            f"cut-off {cutoff}: trained on {model.training_rows_} orders delivered before it; scored "
+            f"cut-off {cutoff}: {model.training_rows_} orders delivered before it ({summary['fitted_rows']} settled "
+            f"ones fitted; promise calibrated on {summary['calibration_rows']} bought {window}); scored "
             f"{len(test)} delivered orders purchased {as_of:%Y-%m-%d} .. {last:%Y-%m-%d}; Olist's estimate there: "
             f"{olist['late_share']:.1%} late, {olist['mean_slack_days']:.2f} d slack (issue: 3-5 %, 12-13 d); "
-            f"promise margin on {model.summary()['promise_scale']}"
+            f"promise margin on {summary['promise_scale']}"
         )
         naive = delivery_metrics(past_average(history, test, as_of, args.target), test["delivered_at"])
         hindsight = delivery_metrics(hindsight_constant(test, args.target), test["delivered_at"])

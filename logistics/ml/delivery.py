@@ -33,7 +33,7 @@ and slack slightly; a direct quantile model for the promise (HistGradientBoostin
 0.9 / 0.96 plus the conformal shift) gave *more* slack at the same late share, as did per-order spread scaling in
 session 1's measurement and again in session 3 (an absolute-residual model as the conformal scale: late share
 halved but slack +10 d), so the promise is the centre plus one calibrated offset, on log days or on square-root
-days (whichever gives less slack on the calibration window; square-root days were chosen on every Olist cut-off).
+days (whichever gives less slack on the calibration window; square-root days at 7 of 8 monthly Olist cut-offs).
 """
 
 from __future__ import annotations
@@ -392,6 +392,7 @@ class DeliveryTimeModel:
         # Calibration: a model as of cal_start predicts the orders purchased in the window after it.
         cal_end = as_of - self._calibration_gap(orders, as_of)
         cal_start = cal_end - pd.Timedelta(days=p.calibration_days)
+        self.calibration_window_ = (cal_start, cal_end)
         self._prepare(orders, cal_start)
         inner_train = self._training_rows(orders, cal_start)
         window = self._training_rows(orders, as_of)
@@ -510,7 +511,8 @@ class DeliveryTimeModel:
         return {
             "as_of": str(self.as_of_.date()),
             "training_rows": int(self.training_rows_),
-            "fitted_rows": int(self.fitted_rows_),
+            "fitted_rows": int(getattr(self, "fitted_rows_", self.training_rows_)),
+            "calibration_window": [str(t.date()) for t in getattr(self, "calibration_window_", ())],
             "calibration_rows": int(self.calibration_size_),
             "promise_offset": round(float(self.offset_), 4),
             "promise_scale": "log days" if getattr(self, "score_power_", 0.0) == 0 else f"days^{self.score_power_:g}",
