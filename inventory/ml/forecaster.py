@@ -86,6 +86,20 @@ class DemandForecaster:
             out[name] = np.maximum(np.nan_to_num(forecast, nan=0.0), 0.0)
         return out
 
+    @staticmethod
+    def _choose_blend(model: GlobalQuantileForecaster, panel: Panel, origin: int, horizon: int, actual, scale):
+        """Keep the global model's blend with the per-series price regression only where it lowers the fold's
+        MASE (a panel without prices or promotions gains nothing from it); returns the fold's scaled forecast."""
+        options = []
+        for weight in sorted({model.regression_weight_, 0.0}, reverse=True):
+            model.regression_weight_ = weight
+            scaled, level = model.predict_scaled(panel, origin=origin, horizon=horizon)
+            p50 = model.to_units(scaled, level)[0.5]
+            error = np.nanmean(series_metrics(actual=actual, p50=p50, scale=scale)["mase"])
+            options.append((error, weight, scaled, level))
+        _, model.regression_weight_, scaled, level = min(options, key=lambda o: o[0])
+        return scaled, level
+
     def fit_predict(self, panel: Panel, *, progress=None) -> ForecastResult:
         """Backtest, choose per series, refit on the whole history and forecast ``panel.horizon`` periods."""
         horizon = panel.horizon
@@ -110,7 +124,7 @@ class DemandForecaster:
             model = GlobalQuantileForecaster(self.params.global_params).fit(
                 recent, until=origin - offset, horizon=max(horizon, fold_h)
             )
-            scaled, level = model.predict_scaled(recent, origin=origin - offset, horizon=fold_h)
+            scaled, level = self._choose_blend(model, recent, origin - offset, fold_h, actual, scale_fold)
             calibration = [(scaled, actual, level)]
             # Earlier folds, each with a model fitted before its own origin, so that the interval width is
             # calibrated on more than one stretch of the year (a single fold under-covers after a season change).
@@ -122,6 +136,7 @@ class DemandForecaster:
                 extra = GlobalQuantileForecaster(self.params.global_params).fit(
                     recent, until=earlier, horizon=max(horizon, fold_h)
                 )
+                extra.regression_weight_ = model.regression_weight_
                 extra_scaled, extra_level = extra.predict_scaled(recent, origin=earlier, horizon=fold_h)
                 calibration.append((extra_scaled, recent.y[:, earlier : earlier + fold_h], extra_level))
                 report(30 + 10 * k // self.params.calibration_folds, f"calibration fold {k + 1} scored")
@@ -176,11 +191,11 @@ class DemandForecaster:
 
         # Final forecasts from the whole history.
         if model is not None and self.params.refit:
-            adjust = model.adjust_
+            adjust, weight = model.adjust_, model.regression_weight_
             model = GlobalQuantileForecaster(self.params.global_params).fit(
                 recent, until=recent.n_history, horizon=horizon
             )
-            model.adjust_ = adjust
+            model.adjust_, model.regression_weight_ = adjust, weight
         out = self.forecast(panel, model=model, method=method, resid_q=resid_q)
         report(90, "forecasts ready")
         per_series = pd.DataFrame(
@@ -195,6 +210,7 @@ class DemandForecaster:
             "methods": pd.Series(method).value_counts().to_dict(),
             "feature_importance": model.feature_importance() if model is not None else {},
             "conformal_adjustment": list(model.adjust_) if model is not None else [],
+            "regression_weight": model.regression_weight_ if model is not None else 0.0,
             "params": _jsonable(asdict(self.params)),
         }
         self.model_ = model

@@ -8,7 +8,9 @@ alike, price and promotion effects are multiplicative (as in a log-log demand mo
 is monotone its quantiles map back to demand units exactly. Covariates: log price, relative to the series' own
 past prices and to the competing products of its group (leave-one-out mean and the cheapest) in the same
 period, the share of competitors on promotion, and per series its price response (the slope of log demand on
-log price before T) and its level away from promotions."""
+log price before T) and its level away from promotions. The median is averaged, in the target space, with each
+series' own ridge regression of that target on its price and promotions (which extrapolates a price cut deeper
+than the pooled trees have seen); the quantiles move with it before the conformal calibration."""
 
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ class GlobalParams:
     interval_level: float = 0.8
     max_history_days: int = 3 * 365  # older history adds little to a global model and costs memory
     log_offset: float = 0.1  # target log(y / level + offset): multiplicative effects, spikes tamed, zeros kept
+    # weight of each series' own log-linear regression on its price and promotions (fitted on its recent history
+    # at the origin) in the median, averaged with the boosting model's in the log target space: the boosting
+    # model pools effects across series, the regression extrapolates the series' own response; 0 = boosting only
+    regression_weight: float = 0.5
+    regression_ridge: float = 0.1
     conformal: str = "symmetric"  # or "per_tail": how the backtest residuals set the P10-P90 margins
     random_state: int = 0
 
@@ -308,6 +315,7 @@ class GlobalQuantileForecaster:
         self.n_train_rows_ = len(i)
         self._drop_prices()
         self.adjust_ = (0.0, 0.0)
+        self.regression_weight_ = self.params.regression_weight
         return self
 
     def predict_scaled(self, panel: Panel, *, origin: int, horizon: int):
@@ -322,7 +330,48 @@ class GlobalQuantileForecaster:
         self._drop_prices()
         raw = {q: self.models_[q].predict(X).reshape(n, horizon) for q in QUANTILES}
         ordered = np.sort(np.stack([raw[q] for q in QUANTILES]), axis=0)
-        return {q: ordered[k] for k, q in enumerate(QUANTILES)}, scale.reshape(n, horizon)[:, 0]
+        level = scale.reshape(n, horizon)[:, 0]
+        weight = getattr(self, "regression_weight_", 0.0)  # models stored before the blend existed: none
+        if weight > 0:
+            own = self._regression(panel, origin, horizon, level)
+            # the whole predictive distribution moves with the median; the conformal margins are set afterwards
+            ordered = ordered + weight * np.nan_to_num(own - ordered[QUANTILES.index(0.5)])
+        return {q: ordered[k] for k, q in enumerate(QUANTILES)}, level
+
+    def _regression(self, panel: Panel, origin: int, horizon: int, level: np.ndarray) -> np.ndarray:
+        """Per series, a ridge regression of the log target on log price and the other known covariates over
+        its last ``long`` periods before ``origin``, evaluated on the horizon's covariates (n x horizon, in the
+        target space; NaN where a series has fewer than 3 observations). Centered per series, so a covariate
+        that is missing or never varied adds nothing; predictions are kept within one log unit of the range
+        the series has shown."""
+        start = max(0, origin - self._windows(panel.freq)[2])
+        z = self._to_target(panel.y[:, start:origin], level[:, None])
+        observed = ~np.isnan(z)
+        count = observed.sum(axis=1)
+        z_mean = np.where(count > 0, np.where(observed, z, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
+        past, future = [], []
+        for name, matrix in panel.covariates.items():
+            values = matrix[:, start : origin + horizon]
+            if name == "price":
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    values = np.log(np.where(values > 0, values, np.nan))
+            seen = observed & ~np.isnan(values[:, : origin - start])
+            mean = np.where(seen, values[:, : origin - start], 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+            centered = np.nan_to_num(values - mean[:, None]).astype(np.float32)
+            past.append(np.where(observed, centered[:, : origin - start], 0.0))
+            future.append(centered[:, origin - start :])
+        if not past:
+            return np.repeat(z_mean[:, None], horizon, axis=1)
+        Xp, Xf = np.stack(past, axis=2), np.stack(future, axis=2)
+        gram = np.einsum("ntp,ntq->npq", Xp, Xp) + self.params.regression_ridge * np.eye(Xp.shape[2])
+        moment = np.einsum("ntp,nt->np", Xp, np.where(observed, z - z_mean[:, None], 0.0))
+        beta = np.linalg.solve(gram, moment[:, :, None])[:, :, 0]
+        pred = z_mean[:, None] + np.einsum("nhp,np->nh", Xf, beta)
+        with np.errstate(invalid="ignore"):
+            low = np.nanmin(np.where(observed, z, np.inf), axis=1) - 1.0
+            high = np.nanmax(np.where(observed, z, -np.inf), axis=1) + 1.0
+        pred = np.clip(pred, low[:, None], high[:, None])
+        return np.where(count[:, None] >= 3, pred, np.nan)
 
     def _to_target(self, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(y, 0.0) / scale + self.params.log_offset)

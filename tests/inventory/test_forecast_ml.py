@@ -156,3 +156,23 @@ def test_symmetric_conformal_margin_widens_both_sides_from_one_sided_misses():
     low, high = per_tail.calibrate({0.1: zeros, 0.5: zeros, 0.9: zeros}, actual, np.array([1.0]))
     # per tail (0.9 * (1 + 1/25) = 0.936 quantile each): the lower side had no misses, so it narrows
     assert low == pytest.approx(-0.02536) and high == pytest.approx(0.23464)
+
+
+def test_per_series_price_regression_extrapolates_a_deeper_price_cut():
+    from inventory.ml.global_model import GlobalQuantileForecaster
+
+    # given demand exactly log-linear in price (elasticity -2) in the model's target space (level 1, offset 0.1),
+    # prices 0.8 .. 1.0 in history, one missing week, a cut to 0.7 in the horizon and a series seen only twice
+    weeks = pd.date_range("2024-01-07", periods=30, freq="7D")
+    prices = np.array([1.0, 0.9, 0.8] * 10)
+    rows = [("a", d, 50 * p**-2 - 0.1, p) for k, (d, p) in enumerate(zip(weeks, prices, strict=True)) if k != 4]
+    rows += [("b", weeks[-2], 5.0, 1.0), ("b", weeks[-1], 6.0, 0.9)]
+    history = pd.DataFrame(rows, columns=["series_id", "ds", "y", "price"])
+    future = pd.DataFrame({"series_id": ["a", "b"], "ds": weeks[-1] + pd.Timedelta(weeks=1), "price": [0.7, 0.7]})
+    panel = build_panel(history, future=future, horizon=1, freq="W")
+    model = GlobalQuantileForecaster(GlobalParams(log_offset=0.1, regression_ridge=1e-9))
+    z = model._regression(panel, origin=30, horizon=1, level=np.array([1.0, 1.0]))
+    # then series a's own regression recovers log(50) - 2 log(0.7), beyond anything it has seen
+    assert np.exp(z[0, 0]) - 0.1 == pytest.approx(50 / 0.49 - 0.1, rel=1e-6)
+    # and series b, with fewer than 3 observations, has no regression forecast
+    assert np.isnan(z[1, 0])
