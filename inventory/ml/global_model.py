@@ -9,7 +9,7 @@ is monotone its quantiles map back to demand units exactly. Covariates: log pric
 past prices and to the competing products of its group (leave-one-out mean and the cheapest) in the same
 period, the share of competitors on promotion, and per series its price response (the slope of log demand on
 log price before T) and its level away from promotions. The median is averaged, in the target space, with each
-series' own ridge regression of that target on its price and promotions (which extrapolates a price cut deeper
+series' own ridge regression of that target on its price, its competitors' price and promotions (which extrapolates a price cut deeper
 than the pooled trees have seen); the quantiles move with it before the conformal calibration."""
 
 from __future__ import annotations
@@ -339,9 +339,10 @@ class GlobalQuantileForecaster:
         return {q: ordered[k] for k, q in enumerate(QUANTILES)}, level
 
     def _regression(self, panel: Panel, origin: int, horizon: int, level: np.ndarray) -> np.ndarray:
-        """Per series, a ridge regression of the log target on log price and the other known covariates over
-        its last ``long`` periods before ``origin``, evaluated on the horizon's covariates (n x horizon, in the
-        target space; NaN where a series has fewer than 3 observations). Centered per series, so a covariate
+        """Per series, a ridge regression of the log target on log price, the competing products' mean log price
+        (when the panel has groups) and the other known covariates over its last ``long`` periods before
+        ``origin``, evaluated on the horizon's covariates (n x horizon, in the target space; NaN where a series
+        has fewer than 3 observations). Centered per series, so a covariate
         that is missing or never varied adds nothing; predictions are kept within one log unit of the range
         the series has shown."""
         start = max(0, origin - self._windows(panel.freq)[2])
@@ -350,11 +351,14 @@ class GlobalQuantileForecaster:
         count = observed.sum(axis=1)
         z_mean = np.where(count > 0, np.where(observed, z, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
         past, future = [], []
-        for name, matrix in panel.covariates.items():
-            values = matrix[:, start : origin + horizon]
-            if name == "price":
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    values = np.log(np.where(values > 0, values, np.nan))
+        regressors = {name: matrix[:, start : origin + horizon] for name, matrix in panel.covariates.items()}
+        if "price" in regressors:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                regressors["price"] = np.log(np.where(regressors["price"] > 0, regressors["price"], np.nan))
+            if panel.groups is not None:  # the competing products' mean log price in the same period
+                groups = panel.groups
+                regressors["price_group"] = _leave_one_out_mean(regressors["price"], groups, groups.max() + 1)
+        for values in regressors.values():
             seen = observed & ~np.isnan(values[:, : origin - start])
             mean = np.where(seen, values[:, : origin - start], 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
             centered = np.nan_to_num(values - mean[:, None]).astype(np.float32)
