@@ -10,8 +10,9 @@ Demand uncertainty comes from the forecast's own errors: every earlier forecast 
 issued in the last ``ERROR_LOOKBACK_DAYS``) whose protection interval (lead time + review period, from its
 as-of date) has fully been observed before the as-of date is compared with the demand that was recorded
 (order lines daily, point-of-sale weeks; a missing week drops that interval). The standardised errors are
-pooled over all products and locations (one series has too few); with fewer than ``MIN_ERROR_SAMPLES`` the
-policy falls back to a normal approximation from the forecast quantiles, and the reason says which was used.
+pooled over all products and locations (one series has too few), each weighted by its interval's scale so that
+the pool predicts the shortage in units (``pooled_errors``); with fewer than ``MIN_ERROR_SAMPLES`` the policy
+falls back to a normal approximation from the forecast quantiles, and the reason says which was used.
 A category's target fill rate is met over its items together, at one cycle service level for all of them
 (the least stock for that fill rate, see ``group_cycle_level``); the reason states that level.
 """
@@ -33,11 +34,13 @@ from ecomops.models import ModelVersion
 from ecomops.registry import active_model_version
 
 from .ml.replenishment import (
+    ERROR_LOOKBACK_DAYS,
     ItemInput,
     apply_budget,
+    interval_errors,
     interval_forecast,
     interval_weights,
-    standardised_errors,
+    pooled_errors,
     suggest_many,
 )
 from .models import (
@@ -52,9 +55,7 @@ from .models import (
 
 DEFAULT_SERVICE_LEVEL = 0.95
 DEFAULT_LEAD_TIME_DAYS = 7.0
-ERROR_LOOKBACK_DAYS = 182
 MIN_ERROR_SAMPLES = 20
-POOL_POINTS = 400  # more pooled errors reach the policy as this many evenly spaced quantiles
 
 
 class ReplenishmentError(ValueError):
@@ -86,9 +87,11 @@ def _realised_demand(*, before: date) -> dict[tuple[int, int, int], dict[date, f
     return out
 
 
-def forecast_error_samples(*, as_of: date, protection_days: dict[tuple[int, int], float]) -> np.ndarray:
+def forecast_error_samples(
+    *, as_of: date, protection_days: dict[tuple[int, int], float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Standardised errors of past forecasts over each item's protection interval (see the module docstring):
-    (recorded demand - P50 sum) / spread, for intervals that ended before ``as_of``."""
+    (recorded demand - P50 sum) / scale, for intervals that ended before ``as_of``, and each interval's scale."""
     past = (
         DemandForecast.objects.filter(
             as_of__lt=as_of,
@@ -105,7 +108,7 @@ def forecast_error_samples(*, as_of: date, protection_days: dict[tuple[int, int]
         if (row[1], row[2]) in protection_days and row[4] >= row[3]:
             groups.setdefault(row[:4], []).append(row[4:])
     if not groups:
-        return np.array([])
+        return np.array([]), np.array([])
     realised = _realised_demand(before=as_of)
     actual_sums, p50_sums, spread_sums = [], [], []
     for (_version, product_id, location_id, _issued), rows in groups.items():
@@ -128,7 +131,7 @@ def forecast_error_samples(*, as_of: date, protection_days: dict[tuple[int, int]
         actual_sums.append(float(np.dot(weights, [history[s] for s in starts])))
         p50_sums.append(p50_sum)
         spread_sums.append(spread_sum)
-    return standardised_errors(actual_sums, p50_sums, spread_sums)
+    return interval_errors(actual_sums, p50_sums, spread_sums)
 
 
 def replenishment_suggest(
@@ -191,17 +194,15 @@ def replenishment_suggest(
             )
         )
         keys.append((product_id, location_id, sp))
-    errors = forecast_error_samples(
+    errors, scales = forecast_error_samples(
         as_of=as_of,
         protection_days={
             (p, loc): i.lead_time_days + i.review_days for (p, loc, _), i in zip(keys, items, strict=True)
         },
     )
     if len(errors) >= MIN_ERROR_SAMPLES:
-        if len(errors) > POOL_POINTS:
-            errors = np.quantile(errors, (np.arange(POOL_POINTS) + 0.5) / POOL_POINTS)
-        pool = tuple(float(x) for x in errors)
-        items = [replace(i, error_samples=pool) for i in items]
+        pool = pooled_errors(errors, scales)
+        items = [replace(i, error_samples=pool, error_count=len(errors)) for i in items]
     categories = [product.category_id for product in products]
     results = apply_budget(suggest_many(items, groups=categories), items, None if budget is None else float(budget))
 

@@ -18,6 +18,14 @@ Demand over the protection interval, in order of preference:
   sqrt-of-sum normal assumption.
 - otherwise a normal approximation from the quantiles: sigma per period = (P90 - P10) / (2 z_0.9) and the
   mean from Swanson's rule (0.3 P10 + 0.4 P50 + 0.3 P90).
+Pooling (``pooled_errors``): one series has too few errors, so they are pooled over products and locations,
+each weighted by its interval's scale (the spread it was standardised by). The shortage in units of an item is
+its scale x the standardised shortage, so the total shortage of a group planned from one pooled distribution
+is the scale-weighted mean of the standardised one: an equal-weight pool understates it whenever the large
+intervals (promotion weeks, big sellers) have the heavier tails, and the realised fill rate falls short of the
+target. Errors come from forecasts issued in the last ``ERROR_LOOKBACK_DAYS``: errors are correlated across
+series within a week (a chain-wide promotion surprises every store at once), so their tails need many weeks,
+not many series.
 Lead-time variability (sd sigma_L days) adds d x sigma_L x u, u standard normal, to every demand sample
 (normal path: sigma_P = sqrt(P sigma_day^2 + d^2 sigma_L^2)).
 
@@ -40,6 +48,8 @@ SERVICE_MEASURES = ("fill_rate", "cycle")
 # Lead-time variability enters as stratified standard-normal nodes (deterministic, no random draws).
 _LEAD_NODES = norm.ppf((np.arange(15) + 0.5) / 15)
 MIN_ERRORS = 20  # fewer backtest errors than this: the normal approximation from the quantiles
+ERROR_LOOKBACK_DAYS = 182  # errors of forecasts issued in about the last six months size the safety stock
+POOL_POINTS = 400  # a larger pool reaches the policy as this many evenly spaced quantiles
 
 
 def newsvendor_quantity(*, mean: float, std: float, unit_overage: float, unit_underage: float) -> float:
@@ -72,6 +82,7 @@ class ItemInput:
     service_level: float = 0.95
     service_measure: str = "fill_rate"
     error_samples: tuple[float, ...] = ()
+    error_count: int = 0  # how many backtest errors ``error_samples`` stand for (0: their number)
     min_order_qty: int = 1
     pack_size: int = 1
     unit_cost: float | None = None
@@ -131,13 +142,39 @@ def spread_floor(p50_sum: float, spread_sum: float) -> float:
     return max(spread_sum, 0.1 * p50_sum, 1.0)
 
 
-def standardised_errors(actual_sum, p50_sum, spread_sum) -> np.ndarray:
-    """Standardised forecast errors of interval demand, (actual - P50 sum) / spread, for ``error_samples``
-    (arrays of equal length; intervals with missing actuals, NaN, are dropped)."""
+def interval_errors(actual_sum, p50_sum, spread_sum) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised forecast errors of interval demand, (actual - P50 sum) / scale, and the scale of each
+    (``spread_floor``), for ``pooled_errors`` (arrays of equal length; intervals with missing actuals, NaN,
+    are dropped)."""
     actual_sum, p50_sum, spread_sum = (np.asarray(a, dtype=float) for a in (actual_sum, p50_sum, spread_sum))
     scale = np.maximum.reduce([spread_sum, 0.1 * p50_sum, np.ones_like(p50_sum)])
     e = (actual_sum - p50_sum) / scale
-    return e[np.isfinite(e)]
+    keep = np.isfinite(e)
+    return e[keep], scale[keep]
+
+
+def standardised_errors(actual_sum, p50_sum, spread_sum) -> np.ndarray:
+    """The standardised errors of ``interval_errors`` alone."""
+    return interval_errors(actual_sum, p50_sum, spread_sum)[0]
+
+
+def pooled_errors(errors, scales=None, *, points: int = POOL_POINTS) -> tuple[float, ...]:
+    """``error_samples`` from errors pooled over items, each weighted by its interval's scale (see the module
+    docstring): the weighted empirical distribution read at ``points`` evenly spaced probabilities (its
+    inverse, a step function: no value is invented between two errors). Equal scales and at most ``points``
+    errors: the errors themselves."""
+    e = np.asarray(errors, dtype=float)
+    w = np.ones_like(e) if scales is None else np.asarray(scales, dtype=float)
+    keep = np.isfinite(e) & np.isfinite(w) & (w > 0)
+    e, w = e[keep], w[keep]
+    if len(e) == 0:
+        return ()
+    if len(e) <= points and np.all(w == w[0]):
+        return tuple(float(x) for x in e)
+    order = np.argsort(e, kind="stable")
+    e, cum = e[order], np.cumsum(w[order])
+    probs = (np.arange(points) + 0.5) / points * cum[-1]
+    return tuple(float(x) for x in e[np.minimum(np.searchsorted(cum, probs, side="left"), len(e) - 1)])
 
 
 def _level_for_shortage(values: np.ndarray, allowed: float) -> float:
@@ -227,7 +264,7 @@ def _demand(item: ItemInput) -> _Demand:
     sigma_p = float(demand.std())
     sigma_day = math.sqrt(max(sigma_p**2 - d**2 * sigma_lt**2, 0.0) / protection) if protection > 0 else 0.0
     sigma_l = math.sqrt(lead * sigma_day**2 + d**2 * sigma_lt**2)
-    return _Demand(d, sigma_day, float(demand.mean()), sigma_p, sigma_l, demand, len(errors))
+    return _Demand(d, sigma_day, float(demand.mean()), sigma_p, sigma_l, demand, item.error_count or len(errors))
 
 
 def _shortage(dm: _Demand, level: float) -> float:
@@ -411,9 +448,17 @@ def apply_budget(suggestions: list[Suggestion], items: list[ItemInput], budget: 
     return out
 
 
-def minmax_levels(recent_daily_mean: float, *, lead_time_days: float, review_days: float) -> tuple[float, float]:
-    """The min/max rule planners type by hand (Odoo/ERPNext style): min = average demand over lead time plus
-    half of it as buffer, max = min plus one review period and a month of average demand."""
-    minimum = recent_daily_mean * lead_time_days * 1.5
-    maximum = minimum + recent_daily_mean * (review_days + 30)
-    return minimum, maximum
+MINMAX_BUFFER = 1.5  # the min/max rule's min: average demand until an order can arrive, plus half of it
+MINMAX_ORDER_DAYS = 30  # ...and its max: min plus a month of average demand
+
+
+def minmax_levels(
+    recent_daily_mean: float, *, lead_time_days: float, review_days: float, buffer: float = MINMAX_BUFFER
+) -> tuple[float, float]:
+    """The min/max rule planners type by hand (Odoo reordering rules, ERPNext reorder levels), from the recent
+    average demand (e.g. the last four months): min = ``buffer`` x average demand over lead time + review
+    period (stock is only looked at every review, so an order placed at min must last until the next one can
+    arrive), max = min + a month of average demand. When the stock position is at or below min, order up to
+    max."""
+    minimum = recent_daily_mean * (lead_time_days + review_days) * buffer
+    return minimum, minimum + recent_daily_mean * MINMAX_ORDER_DAYS

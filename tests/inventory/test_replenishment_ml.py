@@ -13,8 +13,11 @@ from inventory.ml.replenishment import (
     apply_budget,
     economic_order_quantity,
     group_cycle_level,
+    interval_errors,
     interval_forecast,
+    minmax_levels,
     newsvendor_quantity,
+    pooled_errors,
     standardised_errors,
     suggest,
     suggest_many,
@@ -164,3 +167,52 @@ def test_a_group_meets_its_fill_rate_together_at_one_cycle_level():
     assert [s.order_up_to for s in split] == pytest.approx([s.order_up_to for s in alone])
     with pytest.raises(ValueError, match="one group key per item"):
         suggest_many([steady], groups=["a", "b"])
+
+
+def test_interval_errors_return_the_scale_they_divide_by():
+    e, scale = interval_errors([130, np.nan, 5, 150], [100, 100, 0, 100], [20, 20, 0, 5])
+    assert e.tolist() == pytest.approx([1.5, 5.0, 5.0])
+    assert scale.tolist() == [20.0, 1.0, 10.0]  # spread; 1 unit; 10 % of the median
+
+
+def test_pooled_errors_weight_each_error_by_its_scale():
+    # weights 1, 1, 1, 5 (total 8) read at 8 evenly spaced probabilities: the last error five times
+    assert pooled_errors([3.0, 0.0, 2.0, 1.0], [5, 1, 1, 1], points=8) == (0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0)
+    # equal scales and few errors: the errors themselves; missing errors dropped
+    assert pooled_errors([0.5, np.nan, -1.0], [2, 2, 2]) == (0.5, -1.0)
+    assert pooled_errors([0.5, -1.0]) == (0.5, -1.0)
+    # more errors than points: evenly spaced order statistics
+    assert pooled_errors(np.arange(10.0), points=4) == (1.0, 3.0, 6.0, 8.0)
+    assert pooled_errors([], []) == ()
+
+
+def _weekly(p50, spread, errors):
+    # two weekly periods over lead 7d + review 7d: P50 sum 2 p50, scale 2 spread (>= 10 % of the median)
+    return ItemInput(
+        p10=(p50 - spread / 2,) * 2, p50=(p50,) * 2, p90=(p50 + spread / 2,) * 2, period_days=7, lead_time_days=7,
+        review_days=7, service_level=0.95, error_samples=errors,
+    )  # fmt: skip
+
+
+def test_scale_weighted_pool_meets_the_fill_rate_of_a_group_whose_large_items_err_more():
+    """A small item (scale 10) with light errors and a large one (scale 100) with a heavy right tail, one past
+    interval each: planned together from the scale-weighted pool, their true expected shortage (each over its
+    own errors) is exactly the allowed 5 % of their true review-period demand; an equal-weight pool falls short."""
+    e_small, e_large = np.array([-0.5, 0.0, 0.5, 1.0]), np.array([-0.5, 0.0, 1.0, 4.0])
+    errors = np.concatenate([e_small, e_large])
+    scales = np.array([10.0] * 4 + [100.0] * 4)
+    true_demand = [100 + 10 * e_small, 1000 + 100 * e_large]
+    allowed = 0.05 * sum(d.mean() / 2 for d in true_demand)  # review = half the protection interval
+
+    def true_shortage(pool):
+        plans = suggest_many([_weekly(50, 5, pool), _weekly(500, 50, pool)])
+        return sum(np.maximum(d - s.order_up_to, 0).mean() for s, d in zip(plans, true_demand, strict=True))
+
+    # 440 points: every small error once, every large one ten times (weights 10 and 100)
+    assert true_shortage(pooled_errors(errors, scales, points=44)) == pytest.approx(allowed, rel=1e-6)
+    assert true_shortage(pooled_errors(errors)) > 1.5 * allowed
+
+
+def test_minmax_rule_covers_lead_time_and_review_with_a_buffer_and_orders_a_month():
+    assert minmax_levels(10, lead_time_days=7, review_days=7) == pytest.approx((210, 510))
+    assert minmax_levels(10, lead_time_days=0, review_days=7, buffer=2) == pytest.approx((140, 440))
