@@ -12,6 +12,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from ecomops.registry import ModelSpec, TrainedModel, model_version_activate, model_version_register
+from inventory.ml.replenishment import pooled_errors
 from inventory.models import (
     DemandForecast,
     Location,
@@ -79,6 +80,29 @@ def test_suggestion_levels_quantity_and_reason(setup):
     assert s.days_of_cover == pytest.approx(1.2)
 
 
+def _weekly_product(setup, old, sku, when, quantiles, units):
+    """Another product of the category planned weekly: an earlier forecast by ``old`` issued ``when`` for that
+    week with ``quantiles`` (P10, P50, P90), ``units`` sold that week (and a sale on the as-of date, which
+    must not count), and two weeks forecast by the active version from the as-of date."""
+    product, location, supplier, version = setup
+    other = ProductFactory(sku=sku, category=product.category)
+    SupplierProduct.objects.create(supplier=supplier, product=other)
+    p10, p50, p90 = quantiles
+    DemandForecast.objects.create(
+        product=other, location=location, model_version=old, as_of=when, period_start=when, period_days=7,
+        horizon_step=1, p10=p10, p50=p50, p90=p90,
+    )  # fmt: skip
+    SalesObservation.objects.create(product=other, location=location, period_start=when, units=units)
+    SalesObservation.objects.create(product=other, location=location, period_start=AS_OF, units=10_000)
+    for step in range(2):
+        DemandForecast.objects.create(
+            product=other, location=location, model_version=version, as_of=AS_OF,
+            period_start=AS_OF + timedelta(days=7 * step), period_days=7, horizon_step=step + 1,
+            p10=p10, p50=p50, p90=p90,
+        )  # fmt: skip
+    return other
+
+
 def test_safety_stock_from_earlier_forecasts_errors(setup):
     """25 other products, each with one earlier weekly forecast (P50 100, spread 50) and the week observed
     at 100 + 10 k: standardised errors 0.2 k, pooled for every item. A forecast whose week ends after the
@@ -87,24 +111,9 @@ def test_safety_stock_from_earlier_forecasts_errors(setup):
     spec = ModelSpec(name="demand", primary_metric="mase")
     old = model_version_register(spec=spec, trained=TrainedModel(algorithm="t", artifact={}, metrics={"mase": 1}))
     issued = AS_OF - timedelta(days=14)
-    weekly = []
     for k in range(26):
-        other = ProductFactory(sku=f"W-{k}", category=product.category)
-        SupplierProduct.objects.create(supplier=supplier, product=other)
         when = issued if k < 25 else AS_OF - timedelta(days=3)  # the last one is not observed yet
-        DemandForecast.objects.create(
-            product=other, location=location, model_version=old, as_of=when, period_start=when, period_days=7,
-            horizon_step=1, p10=80, p50=100, p90=130,
-        )  # fmt: skip
-        SalesObservation.objects.create(product=other, location=location, period_start=when, units=100 + 10 * k)
-        SalesObservation.objects.create(product=other, location=location, period_start=AS_OF, units=10_000)
-        for step in range(2):
-            DemandForecast.objects.create(
-                product=other, location=location, model_version=version, as_of=AS_OF,
-                period_start=AS_OF + timedelta(days=7 * step), period_days=7, horizon_step=step + 1,
-                p10=80, p50=100, p90=130,
-            )  # fmt: skip
-        weekly.append(other)
+        _weekly_product(setup, old, f"W-{k}", when, (80, 100, 130), 100 + 10 * k)
     suggestions = {s.product.sku: s for s in replenishment_suggest(as_of=AS_OF, review_days=4)}
     assert len(suggestions) == 27
     # protection 3 + 4 = 7 days = one weekly period: demand samples 100 + 50 * 0.2 k, k = 0..24; OJ-1 (daily,
@@ -121,6 +130,27 @@ def test_safety_stock_from_earlier_forecasts_errors(setup):
     assert shortage == pytest.approx(allowed, rel=1e-6)
     assert suggestions["W-0"].order_up_to == suggestions["W-25"].order_up_to
     assert suggestions["W-0"].quantity == math.ceil(suggestions["W-0"].order_up_to)
+
+
+def test_pooled_errors_are_weighted_by_their_intervals_scale(setup):
+    """Ten small products (spread 10) forecast right and ten large ones (spread 200) under-forecast by
+    0.5 k spreads: the pool weights each error by its scale, so the large errors dominate it."""
+    product, location, supplier, version = setup
+    spec = ModelSpec(name="demand", primary_metric="mase")
+    old = model_version_register(spec=spec, trained=TrainedModel(algorithm="t", artifact={}, metrics={"mase": 1}))
+    issued = AS_OF - timedelta(days=14)
+    for k in range(10):
+        _weekly_product(setup, old, f"S-{k}", issued, (95, 100, 105), 100)
+        _weekly_product(setup, old, f"L-{k}", issued, (400, 500, 600), 500 + 100 * k)
+    suggestions = {s.product.sku: s for s in replenishment_suggest(as_of=AS_OF, review_days=4)}
+    errors = np.concatenate([np.zeros(10), 0.5 * np.arange(10)])
+    pool = np.array(pooled_errors(errors, [10] * 10 + [200] * 10))
+    # error 0 weighs 10 x 10 + 200 (L-0) = 300 of 2,100: 57 of the 400 points
+    assert len(pool) == 400 and (pool == 0).sum() == 57
+    assert suggestions["OJ-1"].daily_demand == pytest.approx((70 + 7 * 4 * Z90 * pool.mean()) / 7)
+    assert suggestions["L-0"].daily_demand == pytest.approx((500 + 200 * pool.mean()) / 7)
+    assert pool.mean() > errors.mean()
+    assert "20 backtest errors" in suggestions["OJ-1"].reason
 
 
 def test_draft_purchase_order_then_approval(setup, operator_user):
