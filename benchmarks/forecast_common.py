@@ -24,6 +24,8 @@ from inventory.ml.forecaster import DemandForecaster, ForecastParams, _residual_
 from inventory.ml.metrics import mase_scale, overall_metrics, series_metrics  # noqa: E402
 from inventory.ml.panel import Panel  # noqa: E402
 
+BASELINES = ("naive", "seasonal_naive", "historic_average")
+
 
 def actual_matrix(panel: Panel, test: pd.DataFrame, period_days: int = 7) -> np.ndarray:
     """Held-out ``y`` as a series × horizon matrix aligned with ``panel`` (NaN where a week is missing)."""
@@ -150,8 +152,12 @@ def ecomops_rows(panel: Panel, actual: np.ndarray, params: ForecastParams | None
 
 
 def print_table(title: str, rows: list[dict]) -> None:
-    univariate = [r for r in rows if r["kind"] == "univariate" or "SeasonalNaive" in r["model"]]
+    # the issue's baselines are naive, seasonal naive and historic average; the stricter comparison also counts
+    # every per-series statistical model (SES, Croston-SBA, TSB, statsforecast AutoETS)
+    univariate = [r for r in rows if r["kind"] == "univariate" or r["model"].startswith("statsforecast")]
     best_uni = min(univariate, key=lambda r: r["mase"]) if univariate else None
+    named = [r for r in univariate if r["model"] in BASELINES or "SeasonalNaive" in r["model"]]
+    best_base = min(named, key=lambda r: r["mase"]) if named else None
     plain = next((r for r in rows if r["model"].startswith("plain global")), None)
     ets = next((r for r in rows if r["model"] == "statsforecast AutoETS"), None)
     print(f"\n{title}")
@@ -162,14 +168,22 @@ def print_table(title: str, rows: list[dict]) -> None:
             f"{r['coverage']:11.1%} {r['seconds']:8.2f}"
         )
     ours = next((r for r in rows if r["kind"] == "ecomops"), None)
+    if ours and best_base:
+        print(
+            f"\necomops vs best baseline, naive / seasonal naive / historic average ({best_base['model']}): MASE "
+            f"{(ours['mase'] / best_base['mase'] - 1):+.1%}  (target <= -40%)"
+        )
     if ours and best_uni:
         print(
-            f"\necomops vs best univariate baseline ({best_uni['model']}): MASE "
+            f"ecomops vs best univariate model of any kind ({best_uni['model']}): MASE "
             f"{(ours['mase'] / best_uni['mase'] - 1):+.1%}  (target <= -40%)"
         )
     if ours and plain:
         print(f"ecomops vs plain global GBM: MASE {(ours['mase'] / plain['mase'] - 1):+.1%}")
-        print(f"plain global GBM vs best univariate: MASE {(plain['mase'] / best_uni['mase'] - 1):+.1%}")
+        print(
+            f"plain global GBM vs best baseline: MASE {(plain['mase'] / best_base['mase'] - 1):+.1%}, "
+            f"vs best univariate model: {(plain['mase'] / best_uni['mase'] - 1):+.1%}"
+        )
     if ours:
         print(f"ecomops P10-P90 coverage {ours['coverage']:.1%} (target 75-85%); series mix: {ours.get('note', '')}")
     if ours and ets:
