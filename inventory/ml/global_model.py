@@ -44,7 +44,7 @@ class GlobalParams:
     # at the origin) in the median, averaged with the boosting model's in the log target space: the boosting
     # model pools effects across series, the regression extrapolates the series' own response; 0 = boosting only
     regression_weight: float = 0.5
-    regression_ridge: float = 0.1
+    regression_ridge: float = 0.1  # pulls each series' coefficients towards the pooled ones
     conformal: str = "symmetric"  # or "per_tail": how the backtest residuals set the P10-P90 margins
     random_state: int = 0
 
@@ -342,9 +342,10 @@ class GlobalQuantileForecaster:
         """Per series, a ridge regression of the log target on log price, the competing products' mean log price
         (when the panel has groups) and the other known covariates over its last ``long`` periods before
         ``origin``, evaluated on the horizon's covariates (n x horizon, in the target space; NaN where a series
-        has fewer than 3 observations). Centered per series, so a covariate
-        that is missing or never varied adds nothing; predictions are kept within one log unit of the range
-        the series has shown."""
+        has fewer than 3 observations). The ridge shrinks each series' coefficients towards those of all series
+        pooled (not towards zero: a short history keeps the typical price response). Centered per series, so a
+        covariate that is missing or never varied adds nothing; predictions are kept within one log unit of the
+        range the series has shown."""
         start = max(0, origin - self._windows(panel.freq)[2])
         z = self._to_target(panel.y[:, start:origin], level[:, None])
         observed = ~np.isnan(z)
@@ -367,9 +368,11 @@ class GlobalQuantileForecaster:
         if not past:
             return np.repeat(z_mean[:, None], horizon, axis=1)
         Xp, Xf = np.stack(past, axis=2), np.stack(future, axis=2)
-        gram = np.einsum("ntp,ntq->npq", Xp, Xp) + self.params.regression_ridge * np.eye(Xp.shape[2])
+        gram = np.einsum("ntp,ntq->npq", Xp, Xp)
         moment = np.einsum("ntp,nt->np", Xp, np.where(observed, z - z_mean[:, None], 0.0))
-        beta = np.linalg.solve(gram, moment[:, :, None])[:, :, 0]
+        ridge = self.params.regression_ridge * np.eye(Xp.shape[2])
+        pooled = np.linalg.solve(gram.sum(axis=0) + ridge, moment.sum(axis=0))
+        beta = np.linalg.solve(gram + ridge, (moment + pooled @ ridge)[:, :, None])[:, :, 0]
         pred = z_mean[:, None] + np.einsum("nhp,np->nh", Xf, beta)
         with np.errstate(invalid="ignore"):
             low = np.nanmin(np.where(observed, z, np.inf), axis=1) - 1.0
