@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/sentiment.py [--quick] [--device cpu|cuda]
 
 Data (../shared/data, never copied into the repo):
-  pt  Olist reviews with a title or text, score 1-2 negative vs 4-5 positive, split by review date (last 20% held out);
+  pt  Olist reviews with a title or text, score 1-2 negative vs 4-5 positive, split by review date (last 20% held out, cut at a whole day);
       training adds the olist_classified reviews (same labelling) written before the first held-out day
   zh  ChnSentiCorp train → its dev split; waimai_10k random 80/20 (seed 7)
   en  UCI sentences (amazon, yelp, imdb) random 80/20; Amazon snippets by the sign of the mean score, 80/20
@@ -64,8 +64,10 @@ def load_sets() -> dict[str, tuple[pd.DataFrame, dict[str, pd.DataFrame]]]:
     reviews = reviews[(reviews.text != "") & (reviews.review_score != 3)].copy()
     reviews["label"] = np.where(reviews.review_score <= 2, NEGATIVE, POSITIVE)
     reviews = reviews.sort_values(["review_creation_date", "review_id"])
-    cut = int(len(reviews) * 0.8)
-    train, test = reviews.iloc[:cut], reviews.iloc[cut:]
+    # the last 20 % of reviews held out, cut at a whole day: no day has rows on both sides
+    first_held_out = reviews.review_creation_date.iloc[int(len(reviews) * 0.8)]
+    train = reviews[reviews.review_creation_date < first_held_out]
+    test = reviews[reviews.review_creation_date >= first_held_out]
     # the older olist_classified release: more labelled Portuguese reviews, only those written before the first
     # held-out day (nothing from the held-out period trains any model)
     classified = pd.read_csv(DATA / "olist_classified" / "olist_classified_public_dataset.csv")
