@@ -354,6 +354,7 @@ def demand_forecast_train(
             "global": forecaster.model_,
             "method": dict(zip(panel.series_ids, result.method, strict=True)),
             "resid_q": forecaster.resid_q_,
+            "backtest": _backtest_part(panel.series_ids, result.backtest_fold),
         }
 
     metrics = _combine_metrics(results)
@@ -378,6 +379,16 @@ def demand_forecast_train(
     return ForecastRun(
         version=version, promoted=promoted, rows=rows, series=sum(n for _, n, _ in results), metrics=metrics
     )
+
+
+def _backtest_part(series_ids, fold: dict) -> dict:
+    """The artifact's copy of a backtest fold (``ForecastResult.backtest_fold``), read by the replenishment
+    service as its first error pool: series ids, the fold's origin and float32 arrays (series x periods)."""
+    return {
+        "series_ids": [str(s) for s in series_ids],
+        "start": fold["start"],
+        **{k: np.asarray(fold[k], dtype=np.float32) for k in ("p10", "p50", "p90", "actual")},
+    }
 
 
 def demand_forecast_score(

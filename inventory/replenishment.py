@@ -11,8 +11,12 @@ issued in the last ``ERROR_LOOKBACK_DAYS``) whose protection interval (lead time
 as-of date) has fully been observed before the as-of date is compared with the demand that was recorded
 (order lines daily, point-of-sale weeks; a missing week drops that interval). The standardised errors are
 pooled over all products and locations (one series has too few), each weighted by its interval's scale so that
-the pool predicts the shortage in units (``pooled_errors``); with fewer than ``MIN_ERROR_SAMPLES`` the policy
-falls back to a normal approximation from the forecast quantiles, and the reason says which was used.
+the pool predicts the shortage in units (``pooled_errors``). With fewer than ``MIN_ERROR_SAMPLES`` of them (a
+fresh install, a new store: no earlier forecast has been observed yet) the pool comes from the version's own
+training backtest instead (``backtest_error_samples``: the fold's forecasts were fitted before its origin, so
+they are as leak-free as issued ones); with too few there as well (or a version stored without its backtest),
+the policy falls back to a normal approximation from the forecast quantiles. The reason says which pool was
+used and how many errors it holds.
 A category's target fill rate is met over its items together, at one cycle service level for all of them
 (the least stock for that fill rate, see ``group_cycle_level``); the reason states that level.
 """
@@ -31,7 +35,7 @@ from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from ecomops.models import ModelVersion
-from ecomops.registry import active_model_version
+from ecomops.registry import ArtifactIntegrityError, active_model_version, model_version_load
 
 from .ml.replenishment import (
     ERROR_LOOKBACK_DAYS,
@@ -124,13 +128,54 @@ def forecast_error_samples(
             continue  # a gap in the forecast rows
         if starts[-1] + timedelta(days=period_days) > as_of or any(s not in history for s in starts):
             continue  # not fully observed yet, or a missing period
-        weights = interval_weights(n, period_days=period_days, days=days)
-        p50_sum, spread_sum, _ = interval_forecast(
-            [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows], period_days=period_days, days=days
-        )
-        actual_sums.append(float(np.dot(weights, [history[s] for s in starts])))
-        p50_sums.append(p50_sum)
-        spread_sums.append(spread_sum)
+        sums = _interval_sums(
+            [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows], [history[s] for s in starts],
+            period_days=period_days, days=days,
+        )  # fmt: skip
+        for target, value in zip((actual_sums, p50_sums, spread_sums), sums, strict=True):
+            target.append(value)
+    return interval_errors(actual_sums, p50_sums, spread_sums)
+
+
+def _interval_sums(p10, p50, p90, actual, *, period_days: int, days: float) -> tuple[float, float, float]:
+    """(recorded demand, P50 sum, P90 - P10 spread sum) over a protection interval of ``days`` days."""
+    weights = interval_weights(len(p50), period_days=period_days, days=days)
+    p50_sum, spread_sum, _ = interval_forecast(p10, p50, p90, period_days=period_days, days=days)
+    return float(np.dot(weights, actual)), p50_sum, spread_sum
+
+
+def backtest_error_samples(
+    *, version: ModelVersion, protection_days: dict[tuple[int, int], float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised protection-interval errors of ``version``'s own training backtest (each frequency's fold:
+    forecasts fitted before the fold's origin, compared with the demand after it), one per series among
+    ``protection_days`` whose interval from the origin lies inside the fold and was fully recorded; and each
+    interval's scale. Empty for versions stored without their backtest (or whose artifact cannot be read)."""
+    try:
+        artifact = model_version_load(version=version) if version.artifact else None
+    except (ArtifactIntegrityError, OSError):
+        artifact = None
+    actual_sums, p50_sums, spread_sums = [], [], []
+    for freq, part in (artifact if isinstance(artifact, dict) else {}).items():
+        fold = part.get("backtest") if isinstance(part, dict) else None
+        if fold is None:
+            continue
+        period_days = 1 if freq == "D" else 7
+        for i, series_id in enumerate(fold["series_ids"]):
+            product_id, location_id = (int(x) for x in series_id.split(":"))
+            days = protection_days.get((product_id, location_id))
+            if days is None:
+                continue
+            n = math.ceil(days / period_days - 1e-9)
+            actual = np.asarray(fold["actual"][i, :n], dtype=float)
+            if n == 0 or len(actual) < n or np.isnan(actual).any():
+                continue  # the interval runs past the fold, or a period was not recorded
+            sums = _interval_sums(
+                *(np.asarray(fold[q][i, :n], dtype=float) for q in ("p10", "p50", "p90")), actual,
+                period_days=period_days, days=days,
+            )  # fmt: skip
+            for target, value in zip((actual_sums, p50_sums, spread_sums), sums, strict=True):
+                target.append(value)
     return interval_errors(actual_sums, p50_sums, spread_sums)
 
 
@@ -194,15 +239,15 @@ def replenishment_suggest(
             )
         )
         keys.append((product_id, location_id, sp))
-    errors, scales = forecast_error_samples(
-        as_of=as_of,
-        protection_days={
-            (p, loc): i.lead_time_days + i.review_days for (p, loc, _), i in zip(keys, items, strict=True)
-        },
-    )
+    protection_days = {(p, loc): i.lead_time_days + i.review_days for (p, loc, _), i in zip(keys, items, strict=True)}
+    errors, scales = forecast_error_samples(as_of=as_of, protection_days=protection_days)
+    source = "issued forecasts"
+    if len(errors) < MIN_ERROR_SAMPLES:  # a first run: no earlier forecast to compare yet
+        errors, scales = backtest_error_samples(version=version, protection_days=protection_days)
+        source = f"the backtest of demand v{version.version}"
     if len(errors) >= MIN_ERROR_SAMPLES:
         pool = pooled_errors(errors, scales)
-        items = [replace(i, error_samples=pool, error_count=len(errors)) for i in items]
+        items = [replace(i, error_samples=pool, error_count=len(errors), error_source=source) for i in items]
     categories = [product.category_id for product in products]
     results = apply_budget(suggest_many(items, groups=categories), items, None if budget is None else float(budget))
 

@@ -48,6 +48,9 @@ class ForecastResult:
     backtest: dict[str, dict[str, float]]
     per_series: pd.DataFrame
     explanation: dict
+    # The backtest fold of the chosen methods (fitted before its origin: leak-free), for the replenishment's
+    # first error pool: origin date ``start`` and per-series arrays p10 / p50 / p90 / actual (NaN: missing).
+    backtest_fold: dict | None = None
 
     def to_frame(self, panel: Panel) -> pd.DataFrame:
         start = panel.n_history
@@ -224,6 +227,11 @@ class DemandForecaster:
             backtest=backtest,
             per_series=per_series,
             explanation=explanation,
+            backtest_fold={
+                "start": panel.dates[origin].date(),
+                **{f"p{round(q * 100)}": chosen_fold[q] for q in QUANTILES},
+                "actual": actual,
+            },
         )
 
     def forecast(

@@ -83,6 +83,7 @@ class ItemInput:
     service_measure: str = "fill_rate"
     error_samples: tuple[float, ...] = ()
     error_count: int = 0  # how many backtest errors ``error_samples`` stand for (0: their number)
+    error_source: str = ""  # where the errors come from, for the reason (e.g. "issued forecasts")
     min_order_qty: int = 1
     pack_size: int = 1
     unit_cost: float | None = None
@@ -344,11 +345,12 @@ def suggest(item: ItemInput, *, review_due: bool = True, group_level: tuple[floa
     d, sigma_day, sigma_p, sigma_l = dm.d, dm.sigma_day, dm.sigma_p, dm.sigma_l
     sigma_lt = item.lead_time_std_days
     fill = item.service_measure == "fill_rate"
-    source = (
-        f"from {dm.n_errors} backtest errors of the forecast"
-        if dm.samples is not None
-        else "from the forecast quantiles (no backtest errors)"
-    )
+    if dm.samples is None:
+        source = "from the forecast quantiles only (no past errors)"
+    elif item.error_source:
+        source = f"from {dm.n_errors} errors of {item.error_source}"
+    else:
+        source = f"from {dm.n_errors} backtest errors of the forecast"
     if group_level is not None:
         alpha, size = group_level
         order_up_to = _quantile(dm, alpha)

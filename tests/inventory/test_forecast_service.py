@@ -171,3 +171,26 @@ def test_score_demand_job_without_an_active_version_fails_with_the_reason(db):
     job = job_run(job_id=job_create(kind="score:demand", parameters={"as_of": "2018-04-01", "horizon": 3}).pk)
     assert job.state == JobRun.State.FAILED
     assert job.error == "ValueError: no active demand model to score with: train one first (train:demand)"
+
+
+def test_training_stores_its_backtest_fold_for_the_first_error_pool(history):
+    """56 days of history, horizon 7: the fold is the last 14 days (a quarter of the history), its forecasts
+    fitted before AS_OF - 14 days; the actuals stored are the recorded sales, and the replenishment's
+    backtest pool is computed from them."""
+    from ecomops.registry import model_version_load
+    from inventory.ml.replenishment import interval_errors
+    from inventory.replenishment import backtest_error_samples
+
+    run = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    fold = model_version_load(version=run.version)["D"]["backtest"]
+    web = Location.objects.get(code="WEB")
+    assert fold["series_ids"] == [f"{p.pk}:{web.pk}" for p in history]
+    assert fold["start"] == AS_OF - timedelta(days=14)
+    days = [42 + j for j in range(14)]
+    expected = [[0 if d % 7 == 6 else 1 + k + d % 3 for d in days] for k in range(2)]
+    assert fold["actual"].tolist() == expected
+    assert fold["p50"].shape == (2, 14) and (fold["p10"] <= fold["p50"]).all() and (fold["p50"] <= fold["p90"]).all()
+    errors, scales = backtest_error_samples(version=run.version, protection_days={(p.pk, web.pk): 10 for p in history})
+    sums = [fold[q][:, :10].astype(float).sum(axis=1) for q in ("actual", "p50", "p90")]
+    want, want_scales = interval_errors(sums[0], sums[1], sums[2] - fold["p10"][:, :10].astype(float).sum(axis=1))
+    assert errors.tolist() == pytest.approx(want.tolist()) and scales.tolist() == pytest.approx(want_scales.tolist())

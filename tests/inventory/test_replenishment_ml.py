@@ -99,7 +99,7 @@ def test_fill_rate_target_uses_the_normal_loss_function():
     assert s.reorder_point == pytest.approx(s.order_up_to - 50, abs=1e-6)
     # a 98% fill rate needs less than a 98% cycle service level: z is below z(0.98) = 2.05
     assert z < norm.ppf(0.98)
-    assert "target fill rate 98.0%" in s.reason and "no backtest errors" in s.reason
+    assert "target fill rate 98.0%" in s.reason and "forecast quantiles only (no past errors)" in s.reason
 
 
 def test_fill_rate_from_backtest_errors_meets_the_shortage_exactly():

@@ -122,7 +122,7 @@ def test_safety_stock_from_earlier_forecasts_errors(setup):
     samples = {f"W-{k}": 100 + 50 * errors for k in range(26)} | {"OJ-1": 70 + 7 * 4 * Z90 * errors}
     for sku, demand in samples.items():
         assert suggestions[sku].daily_demand == pytest.approx(demand.mean() / 7)
-        assert "25 backtest errors" in suggestions[sku].reason
+        assert "25 errors of issued forecasts" in suggestions[sku].reason
         assert "met over 27 items at a common cycle service level" in suggestions[sku].reason
     # the category's target is met together: total expected shortage = 2% of total review-period demand
     shortage = sum(np.maximum(samples[sku] - s.order_up_to, 0).mean() for sku, s in suggestions.items())
@@ -150,7 +150,7 @@ def test_pooled_errors_are_weighted_by_their_intervals_scale(setup):
     assert suggestions["OJ-1"].daily_demand == pytest.approx((70 + 7 * 4 * Z90 * pool.mean()) / 7)
     assert suggestions["L-0"].daily_demand == pytest.approx((500 + 200 * pool.mean()) / 7)
     assert pool.mean() > errors.mean()
-    assert "20 backtest errors" in suggestions["OJ-1"].reason
+    assert "20 errors of issued forecasts" in suggestions["OJ-1"].reason
 
 
 def test_draft_purchase_order_then_approval(setup, operator_user):
