@@ -19,7 +19,11 @@ whose weeks have all been observed, pooled over series and weighted by each inte
 the target fill rate is met over all series together at one common cycle service level (what
 ``replenishment_suggest`` does per category: ``suggest_many``); "per item": every series meets it on its
 own. Ablations: "equal-weight pool" (every error counts alike, as before session 3), "quantiles only" (the
-forecast quantiles alone, normal approximation). Nothing in the policy is fitted on the replay weeks.
+forecast quantiles alone, normal approximation), "backtest pool only (first run)" (a fresh install: no issued
+forecast observed yet, so the pool is the backtest fold of the forecaster fitted at the replay start, every
+protection interval inside the fold of every series, as ``backtest_error_samples`` reads a version's fold; kept
+for the whole replay) and "backtest pool, fold origin only" (only the interval from the fold's origin). Nothing
+in the policy is fitted on the replay weeks.
 ``--cache FILE.npz`` keeps the weekly forecasts for re-running the policy part (each is still fitted only on
 the weeks before its origin; delete the file after a change to the forecaster).
 
@@ -165,6 +169,21 @@ def rolling_forecasts(
     return out
 
 
+def first_run_fold(panel: Panel, origin: int, cache: str | None = None) -> dict[str, np.ndarray]:
+    """The backtest fold of the forecaster fitted at ``origin`` (what the version of a first ``forecast_demand``
+    run stores for the replenishment's first error pool): p10 / p50 / p90 / actual from the fold's origin, all
+    before ``origin``. Kept in ``cache`` beside the weekly forecasts."""
+    keys = ("p10", "p50", "p90", "actual")
+    stored = dict(np.load(cache)) if cache and os.path.exists(cache) else {}
+    if all(f"fold_{k}_{origin}" in stored for k in keys):
+        return {k: stored[f"fold_{k}_{origin}"] for k in keys}
+    fold = DemandForecaster().fit_predict(truncated(panel, origin, PROTECTION)).backtest_fold
+    stored.update({f"fold_{k}_{origin}": np.asarray(fold[k], dtype=float) for k in keys})
+    if cache:
+        np.savez(cache, **stored)
+    return {k: np.asarray(fold[k], dtype=float) for k in keys}
+
+
 def main() -> None:
     global LEAD_WEEKS, PROTECTION
     parser = argparse.ArgumentParser(description=__doc__)
@@ -216,6 +235,25 @@ def main() -> None:
         return pooled_errors(e, np.concatenate([x[1] for x in used]) if weighted else None), len(e)
 
     pools = {(o, w): pool(o, w) for o in origins if o >= start for w in (True, False)}
+    # First run: no issued forecast observed yet; the pool is the start version's own backtest fold, one
+    # protection interval from the fold's origin per series (as ``backtest_error_samples`` reads it).
+    fold = first_run_fold(panel, start, args.cache)
+
+    def fold_errors(k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Errors of the fold's forecasts over the protection interval starting ``k`` periods after its origin."""
+        w = slice(k, k + PROTECTION)
+        sums = [
+            interval_forecast(fold["p10"][i, w], fold["p50"][i, w], fold["p90"][i, w], period_days=7,
+                              days=7 * PROTECTION)
+            for i in range(n)
+        ]  # fmt: skip
+        return interval_errors(fold["actual"][:, w].sum(axis=1), [x[0] for x in sums], [x[1] for x in sums])
+
+    first_pools = {}
+    for name, starts in (("origin", [0]), ("all", range(fold["p50"].shape[1] - PROTECTION + 1))):
+        e, sc = (np.concatenate(x) for x in zip(*(fold_errors(k) for k in starts), strict=True))
+        first_pools[name] = (pooled_errors(e, sc), len(e))
+        print(f"first-run pool ({name}: backtest of the version fitted at the replay start): {len(e)} errors")
     print(
         f"error pool at the replay start: {pools[start, True][1]} errors of {args.lookback - PROTECTION + 1} weekly "
         f"forecasts (look-back {args.lookback} weeks), scale-weighted, as {len(pools[start, True][0])} quantiles"
@@ -223,7 +261,10 @@ def main() -> None:
 
     def item(i: int, o: int, level: float, weighting: str, position: float = 0.0) -> ItemInput:
         p10, p50, p90 = fc[o]
-        samples, count = pools[o, weighting == "weighted"] if weighting else ((), 0)
+        if weighting.startswith("backtest"):
+            samples, count = first_pools[weighting.split(":")[1]]
+        else:
+            samples, count = pools[o, weighting == "weighted"] if weighting else ((), 0)
         return ItemInput(
             p10=tuple(p10[i]), p50=tuple(p50[i]), p90=tuple(p90[i]), period_days=7, on_hand=position,
             lead_time_days=7 * LEAD_WEEKS, review_days=7 * REVIEW_WEEKS, service_level=level,
@@ -231,9 +272,16 @@ def main() -> None:
         )  # fmt: skip
 
     rows = []
-    labels = {"weighted": "backtest errors", "equal": "equal-weight pool", "": "quantiles only"}
+    labels = {
+        "weighted": "backtest errors",
+        "equal": "equal-weight pool",
+        "": "quantiles only",
+        "backtest:all": "backtest pool only (first run)",
+        "backtest:origin": "backtest pool, fold origin only",
+    }
     variants = [(level, "weighted", True) for level in levels]
     variants += [(0.98, "weighted", False), (0.98, "equal", True), (0.98, "", True)]
+    variants += [(0.98, "backtest:all", True), (0.98, "backtest:origin", True)]
     for level, weighting, pooled in variants:
 
         def plan(o, position, level=level, weighting=weighting, pooled=pooled):

@@ -148,8 +148,10 @@ def backtest_error_samples(
     *, version: ModelVersion, protection_days: dict[tuple[int, int], float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Standardised protection-interval errors of ``version``'s own training backtest (each frequency's fold:
-    forecasts fitted before the fold's origin, compared with the demand after it), one per series among
-    ``protection_days`` whose interval from the origin lies inside the fold and was fully recorded; and each
+    forecasts fitted before the fold's origin, compared with the demand after it), for each series among
+    ``protection_days`` and every interval start in the fold whose interval lies inside it and was fully
+    recorded (the fold's weeks, not its series, give the tails: one origin alone missed the chain-wide
+    promotion weeks in the replay, 88.7 % fill at a 98 % target against 98.5 % with every start); and each
     interval's scale. Empty for versions stored without their backtest (or whose artifact cannot be read)."""
     try:
         artifact = model_version_load(version=version) if version.artifact else None
@@ -167,15 +169,16 @@ def backtest_error_samples(
             if days is None:
                 continue
             n = math.ceil(days / period_days - 1e-9)
-            actual = np.asarray(fold["actual"][i, :n], dtype=float)
-            if n == 0 or len(actual) < n or np.isnan(actual).any():
-                continue  # the interval runs past the fold, or a period was not recorded
-            sums = _interval_sums(
-                *(np.asarray(fold[q][i, :n], dtype=float) for q in ("p10", "p50", "p90")), actual,
-                period_days=period_days, days=days,
-            )  # fmt: skip
-            for target, value in zip((actual_sums, p50_sums, spread_sums), sums, strict=True):
-                target.append(value)
+            for k in range(len(fold["actual"][i]) - n + 1) if n > 0 else ():
+                actual = np.asarray(fold["actual"][i, k : k + n], dtype=float)
+                if np.isnan(actual).any():
+                    continue  # a period of the interval was not recorded
+                sums = _interval_sums(
+                    *(np.asarray(fold[q][i, k : k + n], dtype=float) for q in ("p10", "p50", "p90")), actual,
+                    period_days=period_days, days=days,
+                )  # fmt: skip
+                for target, value in zip((actual_sums, p50_sums, spread_sums), sums, strict=True):
+                    target.append(value)
     return interval_errors(actual_sums, p50_sums, spread_sums)
 
 

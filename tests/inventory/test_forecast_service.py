@@ -3,6 +3,7 @@
 import csv
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -191,6 +192,12 @@ def test_training_stores_its_backtest_fold_for_the_first_error_pool(history):
     assert fold["actual"].tolist() == expected
     assert fold["p50"].shape == (2, 14) and (fold["p10"] <= fold["p50"]).all() and (fold["p50"] <= fold["p90"]).all()
     errors, scales = backtest_error_samples(version=run.version, protection_days={(p.pk, web.pk): 10 for p in history})
-    sums = [fold[q][:, :10].astype(float).sum(axis=1) for q in ("actual", "p50", "p90")]
-    want, want_scales = interval_errors(sums[0], sums[1], sums[2] - fold["p10"][:, :10].astype(float).sum(axis=1))
+    # 10-day intervals starting on each of the fold's first 5 days, series by series
+    sums = {
+        q: [fold[q][i, j : j + 10].astype(float).sum() for i in range(2) for j in range(5)]
+        for q in ("actual", "p10", "p50", "p90")
+    }
+    spread = np.subtract(sums["p90"], sums["p10"])
+    want, want_scales = interval_errors(sums["actual"], sums["p50"], spread)
+    assert len(want) == 10
     assert errors.tolist() == pytest.approx(want.tolist()) and scales.tolist() == pytest.approx(want_scales.tolist())

@@ -50,11 +50,12 @@ def _version(products, location, artifact):
 
 
 def _artifact(products, location):
-    """Weekly fold of 13 weeks: product k's first week forecast (80, 100, 130) or (400, 500, 600) for odd k,
-    observed at P50 + 10 k; plus a series whose first week is missing and one of a product not suggested."""
+    """Weekly fold of 13 weeks: product k forecast (80, 100, 130) each week, or (400, 500, 600) for odd k,
+    observed at P50 + 10 k + j in week j (product 0: week 0 only); plus a series of another location and one
+    of a product not suggested."""
     ids = [f"{p.pk}:{location.pk}" for p in products] + [f"{products[0].pk}:{location.pk + 99}", "999999:1"]
     p50 = np.array([500.0 if k % 2 else 100.0 for k in range(N)] + [100.0, 100.0])
-    actual = np.tile(p50[:, None], (1, 13)) + np.arange(N + 2)[:, None] * 10.0
+    actual = p50[:, None] + np.arange(N + 2)[:, None] * 10.0 + np.arange(13)[None, :]
     actual[N, 0] = np.nan  # another location of product 0, not suggested either way
     actual[0, 1:] = np.nan  # later weeks missing: only the first week counts for a 7-day interval
     weekly = _fold(ids, p50 - np.where(p50 > 100, 100, 20), p50, p50 + np.where(p50 > 100, 100, 30), actual)
@@ -62,29 +63,35 @@ def _artifact(products, location):
 
 
 def test_fresh_install_uses_the_backtest_pool_weighted_by_scale(products):
-    """No forecast was issued before AS_OF: the pool is the backtest's first-week errors, 10 k / spread, each
-    weighted by its spread (50 or 200), and the reason names the version and the number of errors."""
+    """No forecast was issued before AS_OF: the pool is the backtest's errors of every fold week j, (10 k + j) /
+    spread, each weighted by its spread (50 or 200), and the reason names the version and the number of errors."""
     items, location = products
     version = _version(items, location, _artifact(items, location))
     errors, scales = backtest_error_samples(version=version, protection_days={(p.pk, location.pk): 7 for p in items})
-    spreads = np.array([200.0 if k % 2 else 50.0 for k in range(N)])
-    assert errors.tolist() == pytest.approx((10 * np.arange(N) / spreads).tolist())
-    assert scales.tolist() == spreads.tolist()
+    spread = [200.0 if k % 2 else 50.0 for k in range(N)]
+    weeks = [range(1)] + [range(13)] * (N - 1)  # product 0: weeks after the first are missing
+    expected = [(10 * k + j) / spread[k] for k in range(N) for j in weeks[k]]
+    spreads = [spread[k] for k in range(N) for _ in weeks[k]]
+    assert len(expected) == 1 + 23 * 13
+    assert errors.tolist() == pytest.approx(expected)
+    assert scales.tolist() == spreads
 
     suggestions = {s.product.sku: s for s in replenishment_suggest(as_of=AS_OF, review_days=4)}
-    pool = np.array(pooled_errors(10 * np.arange(N) / spreads, spreads))
+    pool = np.array(pooled_errors(expected, spreads))
     assert len(pool) == 400
     for s in suggestions.values():  # protection 3 + 4 = 7 days: the week's P50 100 + spread 50 x each error
         assert s.daily_demand == pytest.approx((100 + 50 * pool.mean()) / 7)
-        assert f"from 24 errors of the backtest of demand v{version.version}" in s.reason
+        assert f"from 300 errors of the backtest of demand v{version.version}" in s.reason
 
 
 def test_interval_longer_than_the_fold_or_unrecorded_gives_no_error(products):
     items, location = products
     version = _version(items, location, _artifact(items, location))
-    # 8 days need two weeks: product 0's second week is missing, the others count (weights 1 and 1/7)
+    # 8 days need two weeks (weights 1 and 1/7): 12 starts in the 13-week fold; product 0 has no second week
     errors, _ = backtest_error_samples(version=version, protection_days={(p.pk, location.pk): 8 for p in items})
-    assert len(errors) == N - 1
+    assert len(errors) == (N - 1) * 12
+    # product 1, start j: (10 + j + (10 + j + 1) / 7) - (500 + 500 / 7), over the spread 200 + 200 / 7
+    assert errors[:12].tolist() == pytest.approx([(10 + j + (11 + j) / 7) / (200 + 200 / 7) for j in range(12)])
     errors, _ = backtest_error_samples(version=version, protection_days={(items[1].pk, location.pk): 7 * 14})
     assert len(errors) == 0
 
