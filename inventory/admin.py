@@ -282,4 +282,6 @@ class ServiceLevelTargetAdmin(admin.ModelAdmin):
     search_fields = ["category__name", "category__name_en"]
     autocomplete_fields = ["category"]
     list_select_related = ["category"]
+
+
 from . import admin_forecast  # noqa: E402,F401  - forecasting and replenishment admin

@@ -5,82 +5,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.CharField(help_text='The person (Olist customer_unique_id).', max_length=64, unique=True)),
-                ('name', models.CharField(blank=True, max_length=128)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('zip_prefix', models.CharField(blank=True, db_index=True, max_length=8)),
-                ('city', models.CharField(blank=True, max_length=128)),
-                ('state', models.CharField(blank=True, max_length=8)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "external_id",
+                    models.CharField(help_text="The person (Olist customer_unique_id).", max_length=64, unique=True),
+                ),
+                ("name", models.CharField(blank=True, max_length=128)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("zip_prefix", models.CharField(blank=True, db_index=True, max_length=8)),
+                ("city", models.CharField(blank=True, max_length=128)),
+                ("state", models.CharField(blank=True, max_length=8)),
             ],
             options={
-                'ordering': ['external_id'],
+                "ordering": ["external_id"],
             },
         ),
         migrations.CreateModel(
-            name='Seller',
+            name="Seller",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(blank=True, max_length=128)),
-                ('zip_prefix', models.CharField(blank=True, db_index=True, max_length=8)),
-                ('city', models.CharField(blank=True, max_length=128)),
-                ('state', models.CharField(blank=True, max_length=8)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("external_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(blank=True, max_length=128)),
+                ("zip_prefix", models.CharField(blank=True, db_index=True, max_length=8)),
+                ("city", models.CharField(blank=True, max_length=128)),
+                ("state", models.CharField(blank=True, max_length=8)),
             ],
             options={
-                'ordering': ['external_id'],
+                "ordering": ["external_id"],
             },
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(help_text='Name in the source language.', max_length=128, unique=True)),
-                ('name_en', models.CharField(blank=True, max_length=128, verbose_name='English name')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='catalog.category')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(help_text="Name in the source language.", max_length=128, unique=True)),
+                ("name_en", models.CharField(blank=True, max_length=128, verbose_name="English name")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="catalog.category",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['name'],
+                "verbose_name_plural": "categories",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sku', models.CharField(max_length=64, unique=True, verbose_name='SKU')),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('weight_g', models.PositiveIntegerField(blank=True, null=True, verbose_name='weight (g)')),
-                ('length_cm', models.PositiveIntegerField(blank=True, null=True, verbose_name='length (cm)')),
-                ('height_cm', models.PositiveIntegerField(blank=True, null=True, verbose_name='height (cm)')),
-                ('width_cm', models.PositiveIntegerField(blank=True, null=True, verbose_name='width (cm)')),
-                ('unit_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('list_price', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('draft', 'Draft'), ('discontinued', 'Discontinued')], db_index=True, default='active', max_length=16)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='products', to='catalog.category')),
-                ('seller', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='products', to='catalog.seller')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sku", models.CharField(max_length=64, unique=True, verbose_name="SKU")),
+                ("name", models.CharField(blank=True, max_length=255)),
+                ("weight_g", models.PositiveIntegerField(blank=True, null=True, verbose_name="weight (g)")),
+                ("length_cm", models.PositiveIntegerField(blank=True, null=True, verbose_name="length (cm)")),
+                ("height_cm", models.PositiveIntegerField(blank=True, null=True, verbose_name="height (cm)")),
+                ("width_cm", models.PositiveIntegerField(blank=True, null=True, verbose_name="width (cm)")),
+                ("unit_cost", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("list_price", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("draft", "Draft"), ("discontinued", "Discontinued")],
+                        db_index=True,
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="products",
+                        to="catalog.category",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="products",
+                        to="catalog.seller",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sku'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('unit_cost__gte', 0), ('unit_cost__isnull', True), _connector='OR'), name='product_cost_gte_0'), models.CheckConstraint(condition=models.Q(('list_price__gte', 0), ('list_price__isnull', True), _connector='OR'), name='product_price_gte_0')],
+                "ordering": ["sku"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("unit_cost__gte", 0), ("unit_cost__isnull", True), _connector="OR"),
+                        name="product_cost_gte_0",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("list_price__gte", 0), ("list_price__isnull", True), _connector="OR"),
+                        name="product_price_gte_0",
+                    ),
+                ],
             },
         ),
     ]

@@ -6,169 +6,316 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('ecomops', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("ecomops", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CampaignAudience',
+            name="CampaignAudience",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=128, unique=True)),
-                ('source', models.CharField(choices=[('segment', 'RFM segment'), ('churn_risk', 'Churn-risk band')], max_length=16)),
-                ('criterion', models.CharField(help_text='The segment or churn-risk band selected.', max_length=32)),
-                ('snapshot_date', models.DateField(blank=True, help_text='Segment snapshot used (segment audiences).', null=True)),
-                ('control_fraction', models.FloatField(default=0.1)),
-                ('seed', models.PositiveIntegerField(default=0)),
-                ('campaign_start', models.DateField(help_text='Effect is measured on orders from this date.')),
-                ('campaign_end', models.DateField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=128, unique=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("segment", "RFM segment"), ("churn_risk", "Churn-risk band")], max_length=16
+                    ),
+                ),
+                ("criterion", models.CharField(help_text="The segment or churn-risk band selected.", max_length=32)),
+                (
+                    "snapshot_date",
+                    models.DateField(blank=True, help_text="Segment snapshot used (segment audiences).", null=True),
+                ),
+                ("control_fraction", models.FloatField(default=0.1)),
+                ("seed", models.PositiveIntegerField(default=0)),
+                ("campaign_start", models.DateField(help_text="Effect is measured on orders from this date.")),
+                ("campaign_end", models.DateField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='AudienceMember',
+            name="AudienceMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_control', models.BooleanField(default=False)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.customer')),
-                ('audience', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='catalog.campaignaudience')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("is_control", models.BooleanField(default=False)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.customer"
+                    ),
+                ),
+                (
+                    "audience",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="catalog.campaignaudience",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['audience_id', 'customer_id'],
+                "ordering": ["audience_id", "customer_id"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerRecommendation',
+            name="CustomerRecommendation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('score', models.FloatField()),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recommendations', to='catalog.customer')),
-                ('model_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ecomops.modelversion')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("score", models.FloatField()),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recommendations",
+                        to="catalog.customer",
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="ecomops.modelversion",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_id', 'rank'],
+                "ordering": ["customer_id", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerScore',
+            name="CustomerScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('frequency', models.PositiveIntegerField(help_text='Repeat purchase days (x).')),
-                ('recency_weeks', models.FloatField()),
-                ('age_weeks', models.FloatField(help_text='Weeks since the first purchase (T).')),
-                ('probability_alive', models.FloatField()),
-                ('expected_purchases_90d', models.FloatField()),
-                ('expected_average_spend', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('clv_12m', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='CLV (12 months)')),
-                ('churn_risk', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], db_index=True, max_length=8)),
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='score', to='catalog.customer')),
-                ('model_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ecomops.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("as_of", models.DateField()),
+                ("frequency", models.PositiveIntegerField(help_text="Repeat purchase days (x).")),
+                ("recency_weeks", models.FloatField()),
+                ("age_weeks", models.FloatField(help_text="Weeks since the first purchase (T).")),
+                ("probability_alive", models.FloatField()),
+                ("expected_purchases_90d", models.FloatField()),
+                ("expected_average_spend", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("clv_12m", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="CLV (12 months)")),
+                (
+                    "churn_risk",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")], db_index=True, max_length=8
+                    ),
+                ),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="score", to="catalog.customer"
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="ecomops.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-clv_12m', 'customer_id'],
+                "ordering": ["-clv_12m", "customer_id"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerSegmentSnapshot',
+            name="CustomerSegmentSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(db_index=True)),
-                ('recency_days', models.PositiveIntegerField(help_text='Days from the last order to the as-of date.')),
-                ('frequency', models.PositiveIntegerField(help_text='Orders up to the as-of date.')),
-                ('monetary', models.DecimalField(decimal_places=2, help_text='Spend up to the as-of date.', max_digits=14)),
-                ('recency_score', models.PositiveSmallIntegerField()),
-                ('frequency_score', models.PositiveSmallIntegerField()),
-                ('monetary_score', models.PositiveSmallIntegerField()),
-                ('segment', models.CharField(choices=[('champions', 'Champions'), ('loyal', 'Loyal'), ('potential_loyalist', 'Potential loyalist'), ('new', 'New'), ('promising', 'Promising'), ('need_attention', 'Need attention'), ('about_to_sleep', 'About to sleep'), ('at_risk', 'At risk'), ('cant_lose', "Can't lose"), ('hibernating', 'Hibernating'), ('lost', 'Lost')], db_index=True, max_length=24)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_snapshots', to='catalog.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("as_of", models.DateField(db_index=True)),
+                ("recency_days", models.PositiveIntegerField(help_text="Days from the last order to the as-of date.")),
+                ("frequency", models.PositiveIntegerField(help_text="Orders up to the as-of date.")),
+                (
+                    "monetary",
+                    models.DecimalField(decimal_places=2, help_text="Spend up to the as-of date.", max_digits=14),
+                ),
+                ("recency_score", models.PositiveSmallIntegerField()),
+                ("frequency_score", models.PositiveSmallIntegerField()),
+                ("monetary_score", models.PositiveSmallIntegerField()),
+                (
+                    "segment",
+                    models.CharField(
+                        choices=[
+                            ("champions", "Champions"),
+                            ("loyal", "Loyal"),
+                            ("potential_loyalist", "Potential loyalist"),
+                            ("new", "New"),
+                            ("promising", "Promising"),
+                            ("need_attention", "Need attention"),
+                            ("about_to_sleep", "About to sleep"),
+                            ("at_risk", "At risk"),
+                            ("cant_lose", "Can't lose"),
+                            ("hibernating", "Hibernating"),
+                            ("lost", "Lost"),
+                        ],
+                        db_index=True,
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segment_snapshots",
+                        to="catalog.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of', 'customer_id'],
+                "ordering": ["-as_of", "customer_id"],
             },
         ),
         migrations.CreateModel(
-            name='PopularProduct',
+            name="PopularProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('buyers', models.PositiveIntegerField()),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.category')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("buyers", models.PositiveIntegerField()),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.category",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['category_id', 'rank'],
+                "ordering": ["category_id", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='ProductAssociation',
+            name="ProductAssociation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('count', models.PositiveIntegerField()),
-                ('confidence', models.FloatField(help_text='P(other in the order | product in the order).')),
-                ('lift', models.FloatField()),
-                ('model_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ecomops.modelversion')),
-                ('other', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='associations', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("count", models.PositiveIntegerField()),
+                ("confidence", models.FloatField(help_text="P(other in the order | product in the order).")),
+                ("lift", models.FloatField()),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="ecomops.modelversion",
+                    ),
+                ),
+                (
+                    "other",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.product"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="associations", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product_id', 'rank'],
+                "ordering": ["product_id", "rank"],
             },
         ),
         migrations.AddConstraint(
-            model_name='campaignaudience',
-            constraint=models.CheckConstraint(condition=models.Q(('control_fraction__gte', 0), ('control_fraction__lt', 1)), name='audience_control_fraction_0_1'),
+            model_name="campaignaudience",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("control_fraction__gte", 0), ("control_fraction__lt", 1)),
+                name="audience_control_fraction_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='audiencemember',
-            constraint=models.UniqueConstraint(fields=('audience', 'customer'), name='audiencemember_unique_customer'),
+            model_name="audiencemember",
+            constraint=models.UniqueConstraint(fields=("audience", "customer"), name="audiencemember_unique_customer"),
         ),
         migrations.AddConstraint(
-            model_name='customerrecommendation',
-            constraint=models.UniqueConstraint(fields=('customer', 'rank'), name='customerrec_unique_rank'),
+            model_name="customerrecommendation",
+            constraint=models.UniqueConstraint(fields=("customer", "rank"), name="customerrec_unique_rank"),
         ),
         migrations.AddConstraint(
-            model_name='customerrecommendation',
-            constraint=models.UniqueConstraint(fields=('customer', 'product'), name='customerrec_unique_product'),
+            model_name="customerrecommendation",
+            constraint=models.UniqueConstraint(fields=("customer", "product"), name="customerrec_unique_product"),
         ),
         migrations.AddConstraint(
-            model_name='customerscore',
-            constraint=models.CheckConstraint(condition=models.Q(('probability_alive__gte', 0), ('probability_alive__lte', 1)), name='customerscore_p_alive_0_1'),
+            model_name="customerscore",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("probability_alive__gte", 0), ("probability_alive__lte", 1)),
+                name="customerscore_p_alive_0_1",
+            ),
         ),
         migrations.AddIndex(
-            model_name='customersegmentsnapshot',
-            index=models.Index(fields=['as_of', 'segment'], name='catalog_cus_as_of_a4ec76_idx'),
+            model_name="customersegmentsnapshot",
+            index=models.Index(fields=["as_of", "segment"], name="catalog_cus_as_of_a4ec76_idx"),
         ),
         migrations.AddConstraint(
-            model_name='customersegmentsnapshot',
-            constraint=models.UniqueConstraint(fields=('customer', 'as_of'), name='segmentsnapshot_unique_customer_date'),
+            model_name="customersegmentsnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "as_of"), name="segmentsnapshot_unique_customer_date"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customersegmentsnapshot',
-            constraint=models.CheckConstraint(condition=models.Q(('recency_score__gte', 1), ('recency_score__lte', 5), ('frequency_score__gte', 1), ('frequency_score__lte', 5), ('monetary_score__gte', 1), ('monetary_score__lte', 5)), name='segmentsnapshot_scores_1_to_5'),
+            model_name="customersegmentsnapshot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("recency_score__gte", 1),
+                    ("recency_score__lte", 5),
+                    ("frequency_score__gte", 1),
+                    ("frequency_score__lte", 5),
+                    ("monetary_score__gte", 1),
+                    ("monetary_score__lte", 5),
+                ),
+                name="segmentsnapshot_scores_1_to_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='popularproduct',
-            constraint=models.UniqueConstraint(fields=('category', 'rank'), name='popularproduct_unique_rank'),
+            model_name="popularproduct",
+            constraint=models.UniqueConstraint(fields=("category", "rank"), name="popularproduct_unique_rank"),
         ),
         migrations.AddConstraint(
-            model_name='productassociation',
-            constraint=models.UniqueConstraint(fields=('product', 'rank'), name='productassoc_unique_rank'),
+            model_name="productassociation",
+            constraint=models.UniqueConstraint(fields=("product", "rank"), name="productassoc_unique_rank"),
         ),
         migrations.AddConstraint(
-            model_name='productassociation',
-            constraint=models.CheckConstraint(condition=models.Q(('product', models.F('other')), _negated=True), name='productassoc_not_self'),
+            model_name="productassociation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("product", models.F("other")), _negated=True), name="productassoc_not_self"
+            ),
         ),
     ]

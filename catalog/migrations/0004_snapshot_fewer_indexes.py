@@ -5,25 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_customers_nightly_schedule'),
+        ("catalog", "0003_customers_nightly_schedule"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customersegmentsnapshot',
-            name='as_of',
+            model_name="customersegmentsnapshot",
+            name="as_of",
             field=models.DateField(),
         ),
         migrations.AlterField(
-            model_name='customersegmentsnapshot',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='segment_snapshots', to='catalog.customer'),
+            model_name="customersegmentsnapshot",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="segment_snapshots",
+                to="catalog.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='customersegmentsnapshot',
-            name='segment',
-            field=models.CharField(choices=[('champions', 'Champions'), ('loyal', 'Loyal'), ('potential_loyalist', 'Potential loyalist'), ('new', 'New'), ('promising', 'Promising'), ('need_attention', 'Need attention'), ('about_to_sleep', 'About to sleep'), ('at_risk', 'At risk'), ('cant_lose', "Can't lose"), ('hibernating', 'Hibernating'), ('lost', 'Lost')], max_length=24),
+            model_name="customersegmentsnapshot",
+            name="segment",
+            field=models.CharField(
+                choices=[
+                    ("champions", "Champions"),
+                    ("loyal", "Loyal"),
+                    ("potential_loyalist", "Potential loyalist"),
+                    ("new", "New"),
+                    ("promising", "Promising"),
+                    ("need_attention", "Need attention"),
+                    ("about_to_sleep", "About to sleep"),
+                    ("at_risk", "At risk"),
+                    ("cant_lose", "Can't lose"),
+                    ("hibernating", "Hibernating"),
+                    ("lost", "Lost"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

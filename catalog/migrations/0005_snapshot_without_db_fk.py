@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_snapshot_fewer_indexes'),
+        ("catalog", "0004_snapshot_fewer_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customersegmentsnapshot',
-            name='customer',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='segment_snapshots', to='catalog.customer'),
+            model_name="customersegmentsnapshot",
+            name="customer",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="segment_snapshots",
+                to="catalog.customer",
+            ),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,104 +14,190 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RegisteredModel',
+            name="RegisteredModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('primary_metric', models.CharField(help_text='Backtest metric that decides promotion.', max_length=64)),
-                ('higher_is_better', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=64, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "primary_metric",
+                    models.CharField(help_text="Backtest metric that decides promotion.", max_length=64),
+                ),
+                ("higher_is_better", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(db_index=True, help_text='What the job does, e.g. train:demand.', max_length=64)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('canceled', 'Canceled')], db_index=True, default='queued', max_length=16)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('progress_message', models.CharField(blank=True, max_length=255)),
-                ('requested_via', models.CharField(blank=True, help_text='admin, api, command, schedule, ...', max_length=32)),
-                ('celery_task_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('time_limit_seconds', models.PositiveIntegerField(default=3600)),
-                ('error', models.TextField(blank=True)),
-                ('traceback', models.TextField(blank=True)),
-                ('log', models.TextField(blank=True)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(db_index=True, help_text="What the job does, e.g. train:demand.", max_length=64),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("canceled", "Canceled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("progress_message", models.CharField(blank=True, max_length=255)),
+                (
+                    "requested_via",
+                    models.CharField(blank=True, help_text="admin, api, command, schedule, ...", max_length=32),
+                ),
+                ("celery_task_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("time_limit_seconds", models.PositiveIntegerField(default=3600)),
+                ("error", models.TextField(blank=True)),
+                ("traceback", models.TextField(blank=True)),
+                ("log", models.TextField(blank=True)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('archived', 'Archived')], db_index=True, default='candidate', max_length=16)),
-                ('algorithm', models.CharField(blank=True, max_length=128)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('explanation', models.JSONField(blank=True, default=dict, help_text='Feature importances / coefficients.')),
-                ('data_start', models.DateTimeField(blank=True, null=True)),
-                ('data_end', models.DateTimeField(blank=True, null=True)),
-                ('as_of', models.DateField(blank=True, help_text='Training used only data before this date.', null=True)),
-                ('library_versions', models.JSONField(blank=True, default=dict)),
-                ('device', models.CharField(default='cpu', max_length=32)),
-                ('artifact', models.FileField(blank=True, upload_to='models/%Y/%m/')),
-                ('artifact_sha256', models.CharField(blank=True, max_length=64)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('promotion_note', models.TextField(blank=True)),
-                ('promoted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('trained_by_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ecomops.jobrun')),
-                ('registered_model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='ecomops.registeredmodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("candidate", "Candidate"), ("active", "Active"), ("archived", "Archived")],
+                        db_index=True,
+                        default="candidate",
+                        max_length=16,
+                    ),
+                ),
+                ("algorithm", models.CharField(blank=True, max_length=128)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "explanation",
+                    models.JSONField(blank=True, default=dict, help_text="Feature importances / coefficients."),
+                ),
+                ("data_start", models.DateTimeField(blank=True, null=True)),
+                ("data_end", models.DateTimeField(blank=True, null=True)),
+                (
+                    "as_of",
+                    models.DateField(blank=True, help_text="Training used only data before this date.", null=True),
+                ),
+                ("library_versions", models.JSONField(blank=True, default=dict)),
+                ("device", models.CharField(default="cpu", max_length=32)),
+                ("artifact", models.FileField(blank=True, upload_to="models/%Y/%m/")),
+                ("artifact_sha256", models.CharField(blank=True, max_length=64)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("promotion_note", models.TextField(blank=True)),
+                (
+                    "promoted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "trained_by_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="ecomops.jobrun",
+                    ),
+                ),
+                (
+                    "registered_model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="ecomops.registeredmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['registered_model__name', '-version'],
+                "ordering": ["registered_model__name", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=128)),
-                ('method', models.CharField(max_length=8)),
-                ('path', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=128)),
+                ("method", models.CharField(max_length=8)),
+                ("path", models.CharField(max_length=255)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_body", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'key', 'method', 'path'), name='idempotency_unique_key')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "key", "method", "path"), name="idempotency_unique_key")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='jobrun',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='jobrun_progress_at_most_100'),
+            model_name="jobrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__lte", 100)), name="jobrun_progress_at_most_100"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('registered_model', 'version'), name='modelversion_unique_number'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                fields=("registered_model", "version"), name="modelversion_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('registered_model',), name='modelversion_one_active_per_model'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("registered_model",),
+                name="modelversion_one_active_per_model",
+            ),
         ),
     ]

@@ -6,187 +6,399 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('orders', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("orders", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(blank=True, max_length=128)),
-                ('kind', models.CharField(choices=[('warehouse', 'Warehouse'), ('store', 'Store'), ('seller', 'Seller site')], default='warehouse', max_length=16)),
-                ('zip_prefix', models.CharField(blank=True, max_length=8)),
-                ('city', models.CharField(blank=True, max_length=128)),
-                ('state', models.CharField(blank=True, max_length=8)),
-                ('latitude', models.FloatField(blank=True, null=True)),
-                ('longitude', models.FloatField(blank=True, null=True)),
-                ('attributes', models.JSONField(blank=True, default=dict, help_text='Source attributes, e.g. store demographics.')),
-                ('is_active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(blank=True, max_length=128)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("warehouse", "Warehouse"), ("store", "Store"), ("seller", "Seller site")],
+                        default="warehouse",
+                        max_length=16,
+                    ),
+                ),
+                ("zip_prefix", models.CharField(blank=True, max_length=8)),
+                ("city", models.CharField(blank=True, max_length=128)),
+                ("state", models.CharField(blank=True, max_length=8)),
+                ("latitude", models.FloatField(blank=True, null=True)),
+                ("longitude", models.FloatField(blank=True, null=True)),
+                (
+                    "attributes",
+                    models.JSONField(blank=True, default=dict, help_text="Source attributes, e.g. store demographics."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Supplier',
+            name="Supplier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=128)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('lead_time_days', models.FloatField(default=7)),
-                ('lead_time_std_days', models.FloatField(default=0)),
-                ('min_order_value', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=128)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("lead_time_days", models.FloatField(default=7)),
+                ("lead_time_std_days", models.FloatField(default=0)),
+                ("min_order_value", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
             ],
             options={
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('lead_time_days__gte', 0)), name='supplier_lead_time_gte_0'), models.CheckConstraint(condition=models.Q(('lead_time_std_days__gte', 0)), name='supplier_lead_time_std_gte_0')],
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("lead_time_days__gte", 0)), name="supplier_lead_time_gte_0"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("lead_time_std_days__gte", 0)), name="supplier_lead_time_std_gte_0"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseOrder',
+            name="PurchaseOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.CharField(max_length=32, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('sent', 'Sent'), ('received', 'Received'), ('canceled', 'Canceled')], db_index=True, default='draft', max_length=16)),
-                ('expected_at', models.DateField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchase_orders', to='inventory.location')),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchase_orders', to='inventory.supplier')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.CharField(max_length=32, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("approved", "Approved"),
+                            ("sent", "Sent"),
+                            ("received", "Received"),
+                            ("canceled", "Canceled"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("expected_at", models.DateField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchase_orders",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchase_orders",
+                        to="inventory.supplier",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('quantity', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('reserved', 'Reserved'), ('shipped', 'Shipped'), ('released', 'Released')], db_index=True, default='reserved', max_length=16)),
-                ('order_line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='orders.orderline')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='inventory.location')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("reserved", "Reserved"), ("shipped", "Shipped"), ("released", "Released")],
+                        db_index=True,
+                        default="reserved",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "order_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="allocations", to="orders.orderline"
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="allocations", to="inventory.location"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'reserved')), fields=('order_line', 'location'), name='allocation_one_open_per_line_location'), models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='allocation_quantity_gte_1')],
+                "ordering": ["-created_at", "-pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "reserved")),
+                        fields=("order_line", "location"),
+                        name="allocation_one_open_per_line_location",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("quantity__gte", 1)), name="allocation_quantity_gte_1"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseOrderLine',
+            name="PurchaseOrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField()),
-                ('unit_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('quantity_received', models.PositiveIntegerField(default=0)),
-                ('reason', models.TextField(blank=True, help_text='Why this quantity was suggested.')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchase_order_lines', to='catalog.product')),
-                ('purchase_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='inventory.purchaseorder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("quantity", models.PositiveIntegerField()),
+                ("unit_cost", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("quantity_received", models.PositiveIntegerField(default=0)),
+                ("reason", models.TextField(blank=True, help_text="Why this quantity was suggested.")),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchase_order_lines",
+                        to="catalog.product",
+                    ),
+                ),
+                (
+                    "purchase_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="inventory.purchaseorder"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['purchase_order_id', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('purchase_order', 'product'), name='poline_unique_product'), models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='poline_quantity_gte_1')],
+                "ordering": ["purchase_order_id", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("purchase_order", "product"), name="poline_unique_product"),
+                    models.CheckConstraint(condition=models.Q(("quantity__gte", 1)), name="poline_quantity_gte_1"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SalesObservation',
+            name="SalesObservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField(db_index=True)),
-                ('period_days', models.PositiveSmallIntegerField(default=7)),
-                ('units', models.FloatField()),
-                ('price', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('on_display', models.BooleanField(default=False)),
-                ('on_feature', models.BooleanField(default=False)),
-                ('on_discount', models.BooleanField(default=False)),
-                ('profit', models.FloatField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sales_observations', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sales_observations', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField(db_index=True)),
+                ("period_days", models.PositiveSmallIntegerField(default=7)),
+                ("units", models.FloatField()),
+                ("price", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("on_display", models.BooleanField(default=False)),
+                ("on_feature", models.BooleanField(default=False)),
+                ("on_discount", models.BooleanField(default=False)),
+                ("profit", models.FloatField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sales_observations",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sales_observations",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product_id', 'location_id', 'period_start'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'location', 'period_start'), name='salesobservation_unique_period'), models.CheckConstraint(condition=models.Q(('units__gte', 0)), name='salesobservation_units_gte_0'), models.CheckConstraint(condition=models.Q(('period_days__gte', 1)), name='salesobservation_period_gte_1')],
+                "ordering": ["product_id", "location_id", "period_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("product", "location", "period_start"), name="salesobservation_unique_period"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("units__gte", 0)), name="salesobservation_units_gte_0"),
+                    models.CheckConstraint(
+                        condition=models.Q(("period_days__gte", 1)), name="salesobservation_period_gte_1"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ServiceLevelTarget',
+            name="ServiceLevelTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.DecimalField(decimal_places=4, default=0.95, max_digits=5)),
-                ('category', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='service_level', to='catalog.category')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("target", models.DecimalField(decimal_places=4, default=0.95, max_digits=5)),
+                (
+                    "category",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="service_level", to="catalog.category"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['category_id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('target__gt', 0), ('target__lt', 1)), name='servicelevel_in_0_1')],
+                "ordering": ["category_id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("target__gt", 0), ("target__lt", 1)), name="servicelevel_in_0_1"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StockLevel',
+            name="StockLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_hand', models.IntegerField(default=0)),
-                ('reserved', models.IntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_levels', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_levels', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on_hand", models.IntegerField(default=0)),
+                ("reserved", models.IntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_levels",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stock_levels", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product_id', 'location_id'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'location'), name='stocklevel_unique_product_location'), models.CheckConstraint(condition=models.Q(('on_hand__gte', 0)), name='stock_on_hand_non_negative'), models.CheckConstraint(condition=models.Q(('reserved__gte', 0)), name='stock_reserved_non_negative'), models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('on_hand'))), name='stock_reserved_within_on_hand')],
+                "ordering": ["product_id", "location_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("product", "location"), name="stocklevel_unique_product_location"),
+                    models.CheckConstraint(condition=models.Q(("on_hand__gte", 0)), name="stock_on_hand_non_negative"),
+                    models.CheckConstraint(
+                        condition=models.Q(("reserved__gte", 0)), name="stock_reserved_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("reserved__lte", models.F("on_hand"))), name="stock_reserved_within_on_hand"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StockMovement',
+            name="StockMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_hand_delta', models.IntegerField(default=0)),
-                ('reserved_delta', models.IntegerField(default=0)),
-                ('reason', models.CharField(choices=[('receipt', 'Receipt'), ('sale', 'Sale / shipment'), ('reservation', 'Reservation'), ('release', 'Reservation released'), ('adjustment', 'Adjustment'), ('count', 'Stock count'), ('return', 'Customer return'), ('transfer_in', 'Transfer in'), ('transfer_out', 'Transfer out')], max_length=16)),
-                ('idempotency_key', models.CharField(max_length=128, unique=True)),
-                ('reference', models.CharField(blank=True, help_text='Order, purchase order or note.', max_length=128)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_movements', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_movements', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on_hand_delta", models.IntegerField(default=0)),
+                ("reserved_delta", models.IntegerField(default=0)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("receipt", "Receipt"),
+                            ("sale", "Sale / shipment"),
+                            ("reservation", "Reservation"),
+                            ("release", "Reservation released"),
+                            ("adjustment", "Adjustment"),
+                            ("count", "Stock count"),
+                            ("return", "Customer return"),
+                            ("transfer_in", "Transfer in"),
+                            ("transfer_out", "Transfer out"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=128, unique=True)),
+                ("reference", models.CharField(blank=True, help_text="Order, purchase order or note.", max_length=128)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_movements",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_movements",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['product', 'location', 'created_at'], name='inventory_s_product_b06cc4_idx')],
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["product", "location", "created_at"], name="inventory_s_product_b06cc4_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SupplierProduct',
+            name="SupplierProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pack_size', models.PositiveIntegerField(default=1)),
-                ('min_order_qty', models.PositiveIntegerField(default=1)),
-                ('unit_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('is_preferred', models.BooleanField(default=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='supplier_products', to='catalog.product')),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='inventory.supplier')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("pack_size", models.PositiveIntegerField(default=1)),
+                ("min_order_qty", models.PositiveIntegerField(default=1)),
+                ("unit_cost", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("is_preferred", models.BooleanField(default=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="supplier_products",
+                        to="catalog.product",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="products", to="inventory.supplier"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['supplier_id', 'product_id'],
-                'constraints': [models.UniqueConstraint(fields=('supplier', 'product'), name='supplierproduct_unique'), models.CheckConstraint(condition=models.Q(('pack_size__gte', 1)), name='supplierproduct_pack_size_gte_1')],
+                "ordering": ["supplier_id", "product_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("supplier", "product"), name="supplierproduct_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("pack_size__gte", 1)), name="supplierproduct_pack_size_gte_1"
+                    ),
+                ],
             },
         ),
     ]

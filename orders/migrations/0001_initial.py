@@ -5,94 +5,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('external_id', models.CharField(max_length=64, unique=True)),
-                ('customer_ref', models.CharField(blank=True, db_index=True, help_text="The source's per-order customer id (Olist customer_id).", max_length=64)),
-                ('status', models.CharField(choices=[('created', 'Created'), ('approved', 'Approved'), ('invoiced', 'Invoiced'), ('processing', 'Processing'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('canceled', 'Canceled'), ('unavailable', 'Unavailable')], db_index=True, default='created', max_length=16)),
-                ('purchased_at', models.DateTimeField(db_index=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('handed_to_carrier_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('promised_delivery_date', models.DateField(blank=True, help_text='Date promised to the customer.', null=True)),
-                ('shipping_zip_prefix', models.CharField(blank=True, max_length=8)),
-                ('shipping_city', models.CharField(blank=True, max_length=128)),
-                ('shipping_state', models.CharField(blank=True, max_length=8)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='catalog.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("external_id", models.CharField(max_length=64, unique=True)),
+                (
+                    "customer_ref",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="The source's per-order customer id (Olist customer_id).",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("approved", "Approved"),
+                            ("invoiced", "Invoiced"),
+                            ("processing", "Processing"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("canceled", "Canceled"),
+                            ("unavailable", "Unavailable"),
+                        ],
+                        db_index=True,
+                        default="created",
+                        max_length=16,
+                    ),
+                ),
+                ("purchased_at", models.DateTimeField(db_index=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("handed_to_carrier_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "promised_delivery_date",
+                    models.DateField(blank=True, help_text="Date promised to the customer.", null=True),
+                ),
+                ("shipping_zip_prefix", models.CharField(blank=True, max_length=8)),
+                ("shipping_city", models.CharField(blank=True, max_length=128)),
+                ("shipping_state", models.CharField(blank=True, max_length=8)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="catalog.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-purchased_at', '-pk'],
+                "ordering": ["-purchased_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_number', models.PositiveIntegerField()),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('freight', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('shipping_limit_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='catalog.product')),
-                ('seller', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='catalog.seller')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line_number", models.PositiveIntegerField()),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("freight", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("shipping_limit_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="order_lines", to="catalog.product"
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order_lines",
+                        to="catalog.seller",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_id', 'line_number'],
+                "ordering": ["order_id", "line_number"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequential', models.PositiveIntegerField()),
-                ('type', models.CharField(choices=[('credit_card', 'Credit card'), ('boleto', 'Boleto'), ('voucher', 'Voucher'), ('debit_card', 'Debit card'), ('not_defined', 'Not defined')], max_length=16)),
-                ('installments', models.PositiveIntegerField(default=1)),
-                ('value', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sequential", models.PositiveIntegerField()),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("credit_card", "Credit card"),
+                            ("boleto", "Boleto"),
+                            ("voucher", "Voucher"),
+                            ("debit_card", "Debit card"),
+                            ("not_defined", "Not defined"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("installments", models.PositiveIntegerField(default=1)),
+                ("value", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="payments", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_id', 'sequential'],
+                "ordering": ["order_id", "sequential"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'purchased_at'], name='orders_orde_status_132c10_idx'),
+            model_name="order",
+            index=models.Index(fields=["status", "purchased_at"], name="orders_orde_status_132c10_idx"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'line_number'), name='orderline_unique_number'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "line_number"), name="orderline_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='orderline_quantity_positive'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gte", 1)), name="orderline_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='orderline_price_gte_0'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(condition=models.Q(("unit_price__gte", 0)), name="orderline_price_gte_0"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('freight__gte', 0)), name='orderline_freight_gte_0'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(condition=models.Q(("freight__gte", 0)), name="orderline_freight_gte_0"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('order', 'sequential'), name='payment_unique_sequential'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(fields=("order", "sequential"), name="payment_unique_sequential"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='payment_value_gte_0'),
+            model_name="payment",
+            constraint=models.CheckConstraint(condition=models.Q(("value__gte", 0)), name="payment_value_gte_0"),
         ),
     ]
