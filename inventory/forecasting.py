@@ -219,6 +219,21 @@ def _planned_covariates(grid: pd.DataFrame, *, period_days: int) -> pd.DataFrame
     return out
 
 
+def _order_prices_in_force(history: pd.DataFrame) -> pd.DataFrame:
+    """The price of every day of an order series, whether or not it sold that day.
+
+    An order line's unit price exists only on the days something sold: left as it is, a price present on a day
+    tells the model that a sale happened (the horizon, whose prices are all known, then looked like a run of
+    sale days: on the Olist sample every product was forecast near one unit a day, 100 times the real total).
+    So the price of a day is the planned price in force (PriceHistory) where there is one, else the last unit
+    price the series sold at; the first sale's price covers nothing before it (the series starts there).
+    """
+    history = history.sort_values(["series_id", "ds"], kind="stable")
+    sold_at = history.groupby("series_id", sort=False)["price"].ffill()
+    history["price"] = history["planned_price"].fillna(sold_at)
+    return history.sort_index()
+
+
 @dataclass(frozen=True)
 class DemandData:
     """History and future covariates of one frequency, ready for ``build_panel``."""
@@ -250,7 +265,10 @@ def demand_data(*, as_of: date, horizon: int) -> list[DemandData]:
         future = series.merge(pd.DataFrame({"ds": future_dates}), how="cross")
         future = _planned_covariates(future, period_days=period_days)
         history = _planned_covariates(frame, period_days=period_days)
-        history["price"] = history["price"].fillna(history["planned_price"])
+        if period_days == 1:
+            history = _order_prices_in_force(history)
+        else:
+            history["price"] = history["price"].fillna(history["planned_price"])
         future["price"] = future["planned_price"]
         for kind in PROMO_KINDS:
             column = f"promo_{kind}"

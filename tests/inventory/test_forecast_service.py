@@ -201,3 +201,63 @@ def test_training_stores_its_backtest_fold_for_the_first_error_pool(history):
     want, want_scales = interval_errors(sums["actual"], sums["p50"], spread)
     assert len(want) == 10
     assert errors.tolist() == pytest.approx(want.tolist()) and scales.tolist() == pytest.approx(want_scales.tolist())
+
+
+def test_order_series_carry_the_price_in_force_on_days_without_sales(db):
+    """A unit price only on sale days would tell the model when something sold: zero days get the price too."""
+    from decimal import Decimal
+
+    from inventory.forecasting import demand_data
+    from pricing.models import PriceHistory
+
+    listed, unlisted = ProductFactory(sku="SKU-L"), ProductFactory(sku="SKU-U")
+    OrderLineFactory(
+        order=OrderFactory(purchased_at=datetime(2018, 3, 1, 12, tzinfo=UTC)),
+        product=unlisted,
+        quantity=1,
+        unit_price=Decimal("10.00"),
+    )
+    OrderLineFactory(
+        order=OrderFactory(purchased_at=datetime(2018, 3, 3, 12, tzinfo=UTC)),
+        product=unlisted,
+        quantity=1,
+        unit_price=Decimal("12.00"),
+    )
+    OrderLineFactory(
+        order=OrderFactory(purchased_at=datetime(2018, 3, 1, 12, tzinfo=UTC)),
+        product=listed,
+        quantity=2,
+        unit_price=Decimal("9.00"),
+    )
+    PriceHistory.objects.create(product=listed, price=Decimal("8.50"), effective_from=date(2018, 3, 2))
+    (data,) = demand_data(as_of=date(2018, 3, 6), horizon=2)
+    history = data.history.assign(sku=lambda f: f["series_id"].str.split(":").str[0].astype(int))
+    prices = history.sort_values("ds").groupby("sku")["price"].apply(list).to_dict()
+    # the last price sold at, day by day, where no price was planned
+    assert prices[unlisted.pk] == [10.0, 10.0, 12.0, 12.0, 12.0]
+    # the planned price in force wins from its first day on, sale or no sale
+    assert prices[listed.pk] == [9.0, 8.5, 8.5, 8.5, 8.5]
+
+
+def test_sparse_order_series_are_not_forecast_as_daily_sellers(db):
+    """Products that sell one unit every ten days: the median day sells nothing, and the week's P90 stays near it."""
+    from decimal import Decimal
+
+    products = [ProductFactory(sku=f"SKU-S{k}") for k in range(12)]
+    start = AS_OF - timedelta(days=120)
+    for k, product in enumerate(products):
+        for d in range(k % 10, 120, 10):
+            day = start + timedelta(days=d)
+            OrderLineFactory(
+                order=OrderFactory(purchased_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)),
+                product=product,
+                quantity=1,
+                unit_price=Decimal("20.00") + k,
+            )
+    run = demand_forecast_train(as_of=AS_OF, horizon=7, params=FAST)
+    rows = DemandForecast.objects.filter(model_version=run.version)
+    assert rows.count() == 12 * 7
+    # history: 12 products x 0.1 units a day = 8.4 units a week in all; a price on every day of the horizon
+    # used to read as "sold that day" (about one unit per product per day, 84 in all)
+    assert sum(float(r.p50) for r in rows) <= 8.4
+    assert max(float(r.p90) for r in rows) <= 1.0
