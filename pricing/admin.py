@@ -128,6 +128,7 @@ class PricingRuleAdmin(admin.ModelAdmin):
         "alert_threshold",
         "overstock_days",
         "scarce_days",
+        "assumed_cost_share",
     ]
     list_filter = ["objective"]
     search_fields = ["category__name", "category__name_en"]
@@ -185,12 +186,13 @@ class PriceRecommendationAdmin(admin.ModelAdmin):
         "elasticity",
         "expected_profit_current",
         "expected_profit",
+        "cost_assumed",
         "binding_rule",
         "status",
         "decided_by",
         "as_of",
     ]
-    list_filter = ["status", "binding_rule", "as_of"]
+    list_filter = ["status", "cost_assumed", "binding_rule", "as_of"]
     search_fields = ["product__sku", "product__name", "location__code"]
     list_select_related = ["product", "location", "decided_by"]
     readonly_fields = [f.name for f in PriceRecommendation._meta.fields]

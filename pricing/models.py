@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -169,6 +170,17 @@ class PricingRule(TimeStampedModel):
     overstock_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days of cover above which stock is cleared (no price increase)."
     )
+    assumed_cost_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        default=Decimal("0.60"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.99"))],
+        help_text="Unit cost assumed for a product with none recorded (and no margin in its point-of-sale data), "
+        "as a share of its current price: 0.60 = 60 %. Recommendations made on it are marked 'cost assumed'. "
+        "Empty: such products get no recommendation.",
+    )
     scarce_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days of cover below which stock is protected (no markdown)."
     )
@@ -255,6 +267,9 @@ class PriceRecommendation(TimeStampedModel):
     current_price = models.DecimalField(max_digits=12, decimal_places=4)
     recommended_price = models.DecimalField(max_digits=12, decimal_places=4)
     unit_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    cost_assumed = models.BooleanField(
+        default=False, help_text="The unit cost is the pricing rule's assumed share of the price, not a recorded cost."
+    )
     competitor_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     elasticity = models.FloatField()
     elasticity_low = models.FloatField()

@@ -119,7 +119,8 @@ def order_sales_weekly(
 
 def price_in_force(*, product: Product, location: Location | None, on: date) -> Decimal | None:
     """The price of ``product`` at ``location`` on day ``on``: the latest location row, else the latest
-    everywhere row, else the last observed shelf price, else the list price."""
+    everywhere row, else the last observed shelf price, else the list price, else the last unit price an order
+    paid for it up to that day (a marketplace such as Olist records prices only on its order lines)."""
     rows = PriceHistory.objects.filter(product=product, effective_from__lte=on)
     if location is not None:
         row = rows.filter(location=location).order_by("-effective_from").first()
@@ -134,7 +135,14 @@ def price_in_force(*, product: Product, location: Location | None, on: date) -> 
     last = observed.order_by("-period_start").values_list("price", flat=True).first()
     if last is not None:
         return last
-    return product.list_price
+    if product.list_price is not None:
+        return product.list_price
+    from orders.models import Order, OrderLine
+
+    paid = OrderLine.objects.filter(product=product, order__purchased_at__date__lte=on, unit_price__gt=0).exclude(
+        order__status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE]
+    )
+    return paid.order_by("-order__purchased_at", "-pk").values_list("unit_price", flat=True).first()
 
 
 def competitor_reference_price(*, product: Product, before: date, window_days: int = 30) -> Decimal | None:

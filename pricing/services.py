@@ -36,6 +36,7 @@ from .models import (
     PriceChangeAudit,
     PriceHistory,
     PriceRecommendation,
+    PricingRule,
 )
 
 logger = logging.getLogger(__name__)
@@ -166,9 +167,13 @@ class RecommendationRun:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # sku, location, reason
 
 
-def _unit_cost(product: Product, location: Location | None, as_of: date, price: Decimal) -> float | None:
+def _unit_cost(
+    product: Product, location: Location | None, as_of: date, price: Decimal, rule: PricingRule
+) -> tuple[float | None, bool]:
+    """(unit cost, assumed?): the product's recorded cost, else the cost implied by the margin of its latest
+    point-of-sale week, else the rule's assumed share of the current price (None when the rule has none)."""
     if product.unit_cost is not None and product.unit_cost > 0:
-        return float(product.unit_cost)
+        return float(product.unit_cost), False
     # scanner data (Dominick's) carries the gross margin % of each week instead of a unit cost
     margin = (
         SalesObservation.objects.filter(
@@ -181,8 +186,10 @@ def _unit_cost(product: Product, location: Location | None, as_of: date, price: 
         else None
     )
     if margin is not None and 0 < margin < 100:
-        return float(price) * (1 - margin / 100)
-    return None
+        return float(price) * (1 - margin / 100), False
+    if rule.assumed_cost_share is not None and rule.assumed_cost_share > 0:
+        return float(price) * float(rule.assumed_cost_share), True
+    return None, False
 
 
 def price_recommendations_create(
@@ -229,21 +236,20 @@ def price_recommendations_create(
     rules_cache: dict = {}
     objects = []
     for (product, location, price), units in zip(prepared, expected_units, strict=True):
-        cost = _unit_cost(product, location, as_of, price)
+        category_id = product.category_id
+        if category_id not in rules_cache:
+            rule = selectors.pricing_rule_for(category=product.category)
+            rules_cache[category_id] = (rule, selectors.pricing_rules_as_ml(rule))
+        rule, rules = rules_cache[category_id]
+        cost, cost_assumed = _unit_cost(product, location, as_of, price, rule)
         if cost is None:
-            run.skipped.append((product.sku, location.code, "no unit cost"))
+            run.skipped.append((product.sku, location.code, "no unit cost (and no assumed cost share in its rule)"))
             continue
         if not np.isfinite(units):
             run.skipped.append((product.sku, location.code, "model cannot predict this series"))
             continue
         series = model.series_[(product.sku, location.code)]
         se = math.sqrt(max(series.own_var, 0.0))
-        category_id = product.category_id
-        if category_id not in rules_cache:
-            rules_cache[category_id] = selectors.pricing_rules_as_ml(
-                selectors.pricing_rule_for(category=product.category)
-            )
-        rules = rules_cache[category_id]
         competitor = selectors.competitor_reference_price(product=product, before=as_of)
         inp = PricingInput(
             current_price=float(price),
@@ -264,6 +270,7 @@ def price_recommendations_create(
                 current_price=Decimal(price),
                 recommended_price=_money(rec.price),
                 unit_cost=_money(cost),
+                cost_assumed=cost_assumed,
                 competitor_price=competitor,
                 elasticity=series.own,
                 elasticity_low=series.own - Z95 * se,

@@ -160,6 +160,7 @@ class PriceRecommendationSerializer(serializers.ModelSerializer):
             "current_price",
             "recommended_price",
             "unit_cost",
+            "cost_assumed",
             "competitor_price",
             "elasticity",
             "elasticity_low",

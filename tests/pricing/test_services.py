@@ -16,6 +16,7 @@ from pricing.models import (
     PriceChangeAudit,
     PriceHistory,
     PriceRecommendation,
+    PricingRule,
 )
 from pricing.selectors import price_in_force, pricing_rule_for, pricing_rules_as_ml
 from tests.factories import CategoryFactory, LocationFactory, ProductFactory
@@ -85,13 +86,52 @@ def test_new_run_supersedes_open_proposals(trained, market):
     assert PriceRecommendation.objects.filter(status="superseded").count() == 12
 
 
-def test_product_without_cost_is_skipped_with_reason(trained, market):
+def test_product_without_cost_gets_the_rules_assumed_cost_and_is_marked(trained, market):
     from catalog.models import Product
 
     Product.objects.filter(sku="SIM-000").update(unit_cost=None)
+    PricingRule.objects.create(assumed_cost_share=Decimal("0.55"))
+    run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert len(run.created) == 12 and run.skipped == []
+    for rec in PriceRecommendation.objects.filter(status="proposed"):
+        if rec.product.sku == "SIM-000":
+            assert rec.cost_assumed is True
+            assert rec.unit_cost == (rec.current_price * Decimal("0.55")).quantize(Decimal("0.0001"))
+        else:
+            assert rec.cost_assumed is False and rec.unit_cost == rec.product.unit_cost
+
+
+def test_product_without_cost_is_skipped_with_reason_when_the_rule_assumes_none(trained, market):
+    from catalog.models import Product
+
+    Product.objects.filter(sku="SIM-000").update(unit_cost=None)
+    PricingRule.objects.create(assumed_cost_share=None)
     run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
     assert len(run.created) == 9
-    assert sorted(run.skipped) == [("SIM-000", f"LOC-{i}", "no unit cost") for i in range(3)]
+    reason = "no unit cost (and no assumed cost share in its rule)"
+    assert sorted(run.skipped) == [("SIM-000", f"LOC-{i}", reason) for i in range(3)]
+
+
+def test_price_in_force_falls_back_to_the_last_price_an_order_paid(db):
+    """A marketplace (Olist) records prices only on order lines: the last one paid before the day counts."""
+    from datetime import UTC, datetime
+
+    from orders.models import Order
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    product = ProductFactory(list_price=None)
+    for day, price, status in (
+        (1, "10.00", Order.Status.DELIVERED),
+        (3, "12.50", Order.Status.DELIVERED),
+        (4, "99.00", Order.Status.CANCELED),
+        (6, "14.00", Order.Status.DELIVERED),
+    ):
+        order = OrderFactory(purchased_at=datetime(2018, 3, day, 12, tzinfo=UTC), status=status)
+        OrderLineFactory(order=order, product=product, unit_price=Decimal(price))
+    assert price_in_force(product=product, location=None, on=date(2018, 2, 28)) is None
+    assert price_in_force(product=product, location=None, on=date(2018, 3, 2)) == Decimal("10.00")
+    assert price_in_force(product=product, location=None, on=date(2018, 3, 5)) == Decimal("12.50")
+    assert price_in_force(product=product, location=None, on=date(2018, 3, 6)) == Decimal("14.00")
 
 
 @pytest.mark.django_db
