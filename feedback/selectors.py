@@ -19,11 +19,16 @@ def review_text(review: Review) -> str:
 
 
 def sentiment_training_frame(*, until: datetime | None = None) -> pd.DataFrame:
-    """Labelled reviews with text: ``id, text, label, language, written_at`` (label from the human label,
-    else from the 1-5 score), oldest first."""
+    """Labelled reviews with text: ``id, text, label, language, written_at, dated, stored_at`` (label from the
+    human label, else from the 1-5 score), oldest first.
+
+    ``until``: only reviews written strictly before it; reviews without a date of writing (labelled sets
+    imported without a date column) carry no time and are always included. ``dated`` says whether
+    ``written_at`` is the date of writing (else it is when the row was stored); ``stored_at``: when it was stored.
+    """
     reviews = Review.objects.filter(Q(label__gt="") | Q(score__isnull=False)).exclude(Q(text="") & Q(title=""))
     if until is not None:
-        reviews = reviews.filter(created_at_source__lt=until)
+        reviews = reviews.filter(Q(created_at_source__lt=until) | Q(created_at_source__isnull=True))
     rows = []
     for pk, title, text, label, score, language, written_at, created in reviews.values_list(
         "pk", "title", "text", "label", "score", "language", "created_at_source", "created_at"
@@ -35,9 +40,11 @@ def sentiment_training_frame(*, until: datetime | None = None) -> pd.DataFrame:
                 "label": label or score_to_label(score),
                 "language": language,
                 "written_at": written_at or created,
+                "dated": written_at is not None,
+                "stored_at": created,
             }
         )
-    frame = pd.DataFrame(rows, columns=["id", "text", "label", "language", "written_at"])
+    frame = pd.DataFrame(rows, columns=["id", "text", "label", "language", "written_at", "dated", "stored_at"])
     return frame.sort_values(["written_at", "id"], kind="stable").reset_index(drop=True)
 
 

@@ -23,6 +23,7 @@ from ecomops.registry import (
     ModelSpec,
     TrainedModel,
     active_model_version,
+    model_version_activate,
     model_version_load,
     model_version_promote_if_better,
     model_version_register,
@@ -97,7 +98,10 @@ def texts_analyze(*, texts: list[str], languages: list[str] | None = None) -> li
     """Language, sentiment and topics of free texts with the active models (raises ``NoActiveModel``)."""
     version = active_model_version(SENTIMENT_SPEC.name)
     if version is None:
-        raise NoActiveModel("no active sentiment model: run the train:sentiment job (admin → Job runs, or the API)")
+        raise NoActiveModel(
+            "no active sentiment model: run 'manage.py train_models --only sentiment' (or the train:sentiment job "
+            "from the admin or the API) after importing labelled reviews"
+        )
     sentiment_model = _loaded(version)
     texts = [str(t or "") for t in texts]
     languages = list(languages) if languages else [detect_language(t).language for t in texts]
@@ -250,14 +254,22 @@ def reviews_schedule_analysis(*, review_ids: list[int]) -> None:
 
 
 # --------------------------------------------------------------------------- training
-def _time_split(frame: pd.DataFrame, holdout: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per language, the latest ``holdout`` share (by date) is held out."""
+def _holdout_split(frame: pd.DataFrame, holdout: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per language, the latest ``holdout`` share of the dated reviews and a fixed pseudo-random ``holdout`` share
+    of the undated ones (labelled sets imported without dates: their row order is the file's, often sorted by
+    label, so "the latest" would hold out one class of one file). The undated draw hashes the review id, so
+    retraining holds out the same rows."""
     train, test = [], []
     for _, group in frame.groupby("language", sort=True):
-        cut = int(round(len(group) * (1 - holdout)))
-        train.append(group.iloc[:cut])
-        test.append(group.iloc[cut:])
-    return pd.concat(train), pd.concat(test)
+        dated = group[group.dated.astype(bool)]
+        cut = int(round(len(dated) * (1 - holdout)))
+        train.append(dated.iloc[:cut])
+        test.append(dated.iloc[cut:])
+        undated = group[~group.dated.astype(bool)]
+        drawn = ((undated.id.astype("int64").to_numpy() * 2654435761) % 2**32) / 2**32 < holdout
+        train.append(undated[~drawn])
+        test.append(undated[drawn])
+    return pd.concat(train).sort_index(), pd.concat(test).sort_index()
 
 
 def _evaluate(model, test: pd.DataFrame) -> dict:
@@ -278,27 +290,77 @@ def _evaluate(model, test: pd.DataFrame) -> dict:
     return metrics
 
 
+def _macro_f1(model, rows: pd.DataFrame) -> float:
+    from sklearn.metrics import f1_score
+
+    predicted = model.predict(rows.text.tolist(), rows.language.tolist())
+    return round(float(f1_score(rows.label, predicted, average="macro")), 4)
+
+
+def _promote(*, version: ModelVersion, candidate, test: pd.DataFrame, min_unseen: int = 50) -> bool:
+    """Activate the candidate when it beats the active version on the same held-out rows.
+
+    When reviews arrived after the active version was trained, both are scored on the held-out rows it has never
+    seen (the stored metrics were measured on different data, so comparing them would keep an old model that
+    knows nothing of a newly imported language); otherwise the stored held-out metrics are compared."""
+    incumbent = active_model_version(SENTIMENT_SPEC.name)
+    unseen = test[pd.to_datetime(test.stored_at, utc=True) > incumbent.created_at] if incumbent else test.iloc[:0]
+    if incumbent is None or incumbent.pk == version.pk or len(unseen) < min_unseen:
+        return model_version_promote_if_better(version=version)
+    try:
+        old = _macro_f1(_loaded(incumbent), unseen)
+    except Exception as exc:  # noqa: BLE001 - an unloadable incumbent (library upgrade, lost file) loses
+        logger.warning("active %s v%d cannot be scored (%s); replacing it", SENTIMENT_SPEC.name, incumbent.version, exc)
+        old = None
+    new = _macro_f1(candidate, unseen)
+    if old is not None and new < old:
+        return False
+    before = "could not be loaded" if old is None else f"macro_f1 {old}"
+    model_version_activate(
+        version=version,
+        note=f"automatic: macro_f1 {new} vs v{incumbent.version} {before} on {len(unseen)} held-out reviews "
+        "stored after it was trained",
+    )
+    return True
+
+
 def sentiment_train(
     *,
     job: JobRun | None = None,
     algorithms: tuple[str, ...] = ("linear", "neural", "ensemble"),
     holdout: float = 0.2,
     progress=None,
+    until: datetime | None = None,
+    refit: bool = True,
+    rescore: bool = True,
 ) -> list[ModelVersion]:
-    """Train the classical and the torch sentiment model on every labelled review, register both, and
-    activate whichever beats the active version on the held-out (latest) reviews."""
+    """Train the classical and the torch sentiment model on every labelled review (written before ``until``),
+    register them, and activate whichever beats the active version on the held-out reviews.
+
+    Each model is measured on the held-out part (per language: the latest 20 % of dated reviews, a fixed 20 % of
+    undated ones) after fitting on the rest; with ``refit`` the registered artifact is then fitted again on every
+    row with the settings chosen on the training part (the metrics stay those of the held-out measurement), so
+    the model that scores texts has seen all the labelled data. ``rescore``: re-score stored reviews (as a job)
+    when a version is activated."""
     progress = progress or (lambda pct, msg: None)
-    frame = sentiment_training_frame()
+    frame = sentiment_training_frame(until=until)
     frame = frame[frame.label.isin(LABELS)].copy()
     frame["language"] = [
         lang or detect_language(text).language for lang, text in zip(frame.language, frame.text, strict=True)
     ]
     if frame.label.nunique() < 2 or len(frame) < 20:
-        raise ValueError(f"need at least 20 labelled reviews with two sentiments; have {len(frame)}")
-    train, test = _time_split(frame, holdout)
+        raise ValueError(
+            f"need at least 20 labelled reviews with two sentiments to train a sentiment model; have {len(frame)}: "
+            "import some (import_olist DIR, or import_reviews FILE --language L --text-column C --label-column C)"
+        )
+    train, test = _holdout_split(frame, holdout)
+    if test.empty or train.label.nunique() < 2:
+        train, test = frame, frame.iloc[:0]
     versions = []
     fitted: dict[str, object] = {}
+    deployed: dict[str, object] = {}
     builders = {"linear": LinearSentimentModel, "neural": NeuralSentimentModel, "ensemble": None}
+    everything = (frame.text.tolist(), frame.label.tolist(), frame.language.tolist())
     for step, name in enumerate(algorithms):
         if name not in builders:
             raise ValueError(f"unknown algorithm {name!r}; choose from {sorted(builders)}")
@@ -314,21 +376,37 @@ def sentiment_train(
                 train.text.tolist(), train.label.tolist(), train.language.tolist()
             )
         fitted[name] = model
-        metrics = _evaluate(model, test)
+        metrics = _evaluate(model, test) if len(test) else {"macro_f1": None, "test_rows": 0}
         if getattr(model, "calibration_", None):
             metrics["calibration"] = model.calibration_  # temperature and ECE before/after, per language
         metrics["train_rows"] = len(train)
+        artifact = model
+        if refit and len(test):
+            progress(10 + int(80 * (step + 0.5) / len(algorithms)), f"refitting {name} on all {len(frame)} reviews")
+            if name == "linear":
+                artifact = model.refit(*everything)
+            elif name == "neural":
+                artifact = NeuralSentimentModel(SentimentParams(), shared=deployed.get("linear")).fit(*everything)
+            else:
+                artifact = EnsembleSentimentModel([deployed["linear"], deployed["neural"]])
+            metrics["deployed_rows"] = len(frame)
+        deployed[name] = artifact
         trained = TrainedModel(
             algorithm=model.algorithm,
-            artifact=model,
+            artifact=artifact,
             metrics=metrics,
-            parameters={"languages": sorted(model.models_), "holdout": holdout},
+            parameters={
+                "languages": sorted(artifact.models_),
+                "holdout": holdout,
+                "refit_on_all_rows": artifact is not model,
+                "as_of": until.date().isoformat() if until else None,
+            },
             data_start=_aware(frame.written_at.min()),
             data_end=_aware(frame.written_at.max()),
             device=getattr(model, "device_used_", "cpu"),
         )
         version = model_version_register(spec=SENTIMENT_SPEC, trained=trained, job=job)
-        promoted = model_version_promote_if_better(version=version)
+        promoted = _promote(version=version, candidate=model, test=test)
         logger.info(
             "trained %s v%d (%s): %s promoted=%s",
             SENTIMENT_SPEC.name,
@@ -337,10 +415,29 @@ def sentiment_train(
             metrics["macro_f1"],
             promoted,
         )
-        if promoted:
+        if promoted and rescore:
             sentiment_rescore_schedule()
         versions.append(version)
     return versions
+
+
+def sentiment_train_if_missing() -> ModelVersion | None:
+    """The first sentiment model, when none is active: the linear one on every labelled review, activated.
+
+    Returns the new version, or None when a version is already active. Stored reviews are not re-scored here
+    (the ``score:sentiment`` job does that). Raises ``ValueError`` naming what to run when there is too little
+    labelled data."""
+    if active_model_version(SENTIMENT_SPEC.name) is not None:
+        return None
+    try:
+        (version,) = sentiment_train(algorithms=("linear",), rescore=False)
+    except ValueError as exc:
+        raise ValueError(
+            f"no active sentiment model, and none can be trained: {exc}; then run "
+            "'manage.py train_models --only sentiment'"
+        ) from None
+    version.refresh_from_db()
+    return version
 
 
 def _aware(value) -> datetime | None:
@@ -363,8 +460,12 @@ def default_topic_data_path() -> Path:
     )
 
 
-def topics_train(*, path: Path | None = None, job: JobRun | None = None, holdout: float = 0.2) -> ModelVersion:
-    """Learn topics from an olist_classified-format CSV (vote columns), register, promote if better."""
+def topics_train(
+    *, path: Path | None = None, job: JobRun | None = None, holdout: float = 0.2, until: datetime | None = None
+) -> ModelVersion:
+    """Learn topics from an olist_classified-format CSV (vote columns), register, promote if better.
+
+    ``until``: only rows whose ``review_creation_date`` is strictly before it (rows without one are kept)."""
     path = Path(path) if path else default_topic_data_path()
     if not path.exists():
         raise FileNotFoundError(f"topic training data not found: {path} (olist_classified CSV with votes_* columns)")
@@ -372,6 +473,9 @@ def topics_train(*, path: Path | None = None, job: JobRun | None = None, holdout
     missing = [c for c in ("review_comment_title", "review_comment_message", "votes_atrasado") if c not in frame]
     if missing:
         raise ValueError(f"{path.name}: missing columns {missing}")
+    if until is not None and "review_creation_date" in frame:
+        written = pd.to_datetime(frame.review_creation_date, errors="coerce")
+        frame = frame[written.isna() | (written < pd.Timestamp(until.replace(tzinfo=None)))].reset_index(drop=True)
     texts = [compose_text(t, m) for t, m in zip(frame.review_comment_title, frame.review_comment_message, strict=True)]
     labels = olist_topic_labels(frame)
     order = np.random.default_rng(0).permutation(len(frame))
@@ -392,7 +496,13 @@ def topics_train(*, path: Path | None = None, job: JobRun | None = None, holdout
         algorithm=model.algorithm,
         artifact=model,
         metrics=metrics,
-        parameters={"source": path.name, "rows": len(frame), "holdout": holdout, "thresholds": model.thresholds_},
+        parameters={
+            "source": path.name,
+            "rows": len(frame),
+            "holdout": holdout,
+            "thresholds": model.thresholds_,
+            "as_of": until.date().isoformat() if until else None,
+        },
     )
     version = model_version_register(spec=TOPIC_SPEC, trained=trained, job=job)
     if model_version_promote_if_better(version=version):

@@ -196,6 +196,7 @@ class _PerLanguageModel:
         counts: dict[str, int] = {}
         for lang in langs:
             counts[lang] = counts.get(lang, 0) + 1
+        self.training_rows_ = {lang: int(count) for lang, count in counts.items()}
         for lang, count in sorted(counts.items()):
             mask = langs == lang
             if count >= self.params.min_language_rows and len(set(labels_array[mask])) >= 2:
@@ -206,7 +207,6 @@ class _PerLanguageModel:
             self.models_[POOLED] = next(iter(self.models_.values()))
         elif len(set(labels_array)) >= 2:
             self.models_[POOLED] = self._fit_one(POOLED, texts, labels_array)
-        self.training_rows_ = {lang: int(count) for lang, count in counts.items()}
         return self
 
     def _fit_one(self, language: str, texts: list[str], y: np.ndarray) -> _LanguageModel:
@@ -269,11 +269,38 @@ class LinearSentimentModel(_PerLanguageModel):
 
     algorithm = "nb-tfidf-logreg"
 
+    def refit(self, texts: list[str], labels: list[str], languages: list[str] | None = None) -> LinearSentimentModel:
+        """A new model fitted on ``texts`` (typically the training and held-out rows together) with the weighting,
+        C and temperature this model chose per language by cross-validation: one fit per language, no search."""
+        fixed = {
+            lang: (self.chosen_weighting_[lang] == "nb", self.chosen_C_[lang], model.temperature)
+            for lang, model in self.models_.items()
+            if lang in getattr(self, "chosen_C_", {})
+        }
+        refitted = LinearSentimentModel(self.params)
+        refitted.fixed_ = fixed
+        refitted.fit(texts, labels, languages)
+        refitted.calibration_ = getattr(self, "calibration_", {})
+        refitted.cv_scores_ = getattr(self, "cv_scores_", {})
+        return refitted
+
     def _fit_one(self, language: str, texts: list[str], y: np.ndarray) -> _LanguageModel:
         features = _Features(language, min_df=self.params.min_df)
         X = features.fit_transform(texts)
         classes = sorted(set(y))
         weighting, chosen = self.params.nb_weighting, self.params.C
+        fixed = getattr(self, "fixed_", {}).get(language)
+        if language == POOLED and fixed is None and getattr(self, "chosen_C_", None):
+            # the fallback for other languages takes the settings of the largest language instead of a search over
+            # every row again (which doubled the training time of a store with several languages)
+            largest = max(self.chosen_C_, key=lambda lang: self.training_rows_.get(lang, 0))
+            fixed = (
+                self.chosen_weighting_[largest] == "nb",
+                self.chosen_C_[largest],
+                self.models_[largest].temperature,
+            )
+        if fixed is not None:
+            weighting, chosen, _ = fixed
         out_of_fold = None
         if (weighting is None or chosen is None) and len(y) >= 300:
             scores, logits = _cross_validate(X, y, classes, self.params)
@@ -287,7 +314,7 @@ class LinearSentimentModel(_PerLanguageModel):
         classifier.fit(X.multiply(scale).tocsr(), y)
         self.chosen_C_ = {**getattr(self, "chosen_C_", {}), language: chosen}
         self.chosen_weighting_ = {**getattr(self, "chosen_weighting_", {}), language: "nb" if weighting else "tfidf"}
-        temperature = 1.0
+        temperature = fixed[2] if fixed is not None else 1.0
         if out_of_fold is not None:  # temperature scaling on the chosen setting's out-of-fold logits
             target = np.searchsorted(classes, y)
             temperature = fit_temperature(out_of_fold, target)

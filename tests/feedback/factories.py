@@ -132,3 +132,24 @@ CORPUS = {
         ],
     },
 }
+
+
+def corpus_reviews(
+    *, languages: tuple[str, ...] = ("pt", "en", "zh"), copies: int = 1, written_at=None, prefix: str = ""
+) -> list[Review]:
+    """The hand-written CORPUS as imported labelled reviews; ``copies`` > 1 adds numbered variants of each text."""
+    return Review.objects.bulk_create(
+        Review(
+            source=Review.Source.IMPORT,
+            channel=f"{prefix}corpus-{language}",
+            external_id=f"{language}-{label}-{i}" + (f"-{copy}" if copy else ""),
+            label=label,
+            text=f"{text} {copy}" if copy else text,
+            language=language,
+            created_at_source=written_at,
+        )
+        for language in languages
+        for label, texts in CORPUS[language].items()
+        for i, text in enumerate(texts)
+        for copy in range(copies)
+    )
