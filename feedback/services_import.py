@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,85 @@ from .ml.language import detect_language
 from .ml.sentiment import NEGATIVE, NEUTRAL, POSITIVE, compose_text
 from .models import Review
 from .services import SENTIMENT_SPEC, reviews_schedule_analysis
+
+ENCODINGS = ("utf-8", "latin-1")
+_UNDECODED = re.compile(r"[\udc80-\udcff]")
+
+
+@dataclass
+class TextTable:
+    """A decoded CSV/TSV file: its columns, ``(line, {column: value})`` rows, and the rows it could not read.
+
+    Lines are the physical line where a record starts (header = line 1), so they stay right for quoted
+    texts that span several lines."""
+
+    name: str
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def text_table_read(
+    *, source: str | Path | io.TextIOBase, delimiter: str = "", encoding: str = "utf-8", header: bool = True
+) -> TextTable:
+    """Read a delimited text file row by row; a row that cannot be read is rejected with its line and reason,
+    the others are kept. Raises ``ValueError`` only for the whole file (no header, unknown encoding).
+
+    Bytes that are not valid UTF-8 reject only the rows that hold them (``encoding="latin-1"`` reads any byte);
+    a UTF-8 byte-order mark, CRLF line ends and quoted multi-line fields are read as they should be.
+    ``header=False``: the file has no header line; columns are named by position (``"1"``, ``"2"``, ...)."""
+    name = Path(source).name if isinstance(source, str | Path) else Path(getattr(source, "name", "input")).name
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+    if isinstance(source, str | Path):
+        raw = Path(source).read_bytes()
+        content = raw.decode("latin-1") if encoding == "latin-1" else raw.decode("utf-8-sig", "surrogateescape")
+    else:
+        content = source.read().removeprefix("\ufeff")
+    if not delimiter:
+        sample = content[:4096]
+        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    if header:
+        try:
+            columns = [c.strip() for c in next(reader)]
+        except StopIteration:
+            raise ValueError(f"{name}: the file is empty (no header line)") from None
+        except csv.Error as exc:
+            raise ValueError(f"{name}: the header line is not valid CSV: {exc}") from None
+    else:
+        columns = []
+    if _UNDECODED.search("".join(columns)):
+        raise ValueError(
+            f"{name}: the header line is not valid UTF-8; save the file as UTF-8 or pass --encoding latin-1"
+        )
+    table = TextTable(name=name, columns=columns)
+    while True:
+        line = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            table.rejected.append((line, "-", f"not valid CSV: {exc}"))
+            continue
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue  # a blank line
+        names = columns or [str(i + 1) for i in range(len(values))]
+        if columns and len(values) > len(columns) and not any(v.strip() for v in values[len(columns) :]):
+            values = values[: len(columns)]  # trailing empty fields (a spreadsheet's extra separators)
+        if columns and len(values) != len(columns):
+            table.rejected.append((line, "-", f"has {len(values)} field(s), the header has {len(columns)}"))
+            continue
+        bad = next((c for c, v in zip(names, values, strict=True) if _UNDECODED.search(v)), None)
+        if bad is not None:
+            byte = ord(_UNDECODED.search(values[names.index(bad)]).group()) - 0xDC00
+            table.rejected.append(
+                (line, bad, f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8 or pass --encoding latin-1")
+            )
+            continue
+        table.rows.append((line, dict(zip(names, values, strict=True))))
+    return table
 
 
 class LabelStyle:
@@ -109,36 +189,34 @@ def reviews_import_csv(
     channel: str = "",
     label_style: str = LabelStyle.AUTO,
     delimiter: str = "",
+    encoding: str = "utf-8",
+    header: bool = True,
 ) -> ReviewImportReport:
     """Import labelled reviews from another channel (not tied to orders), idempotently.
 
     The natural key is (channel, id column value) or, without an id column, (channel, sha1 of the text).
-    Rows with a missing text or an unreadable label are rejected with their line number; valid rows are
-    written in one transaction and queued for scoring after commit.
+    Rows with a missing text, an unreadable label, bytes that are not UTF-8 or the wrong number of fields are
+    rejected with their line number; valid rows are written in one transaction and queued for scoring after
+    commit. ``header=False``: the file has no header line and columns are given by position (1, 2, ...).
     """
-    name = getattr(source, "name", str(source)) if not isinstance(source, str | Path) else Path(source).name
-    channel = channel or Path(name).stem[:64]
     if language and len(language) > 8:
         raise ValueError(f"--language {language!r} is not a language code (pt, en, zh, ...)")
-    if isinstance(source, str | Path):
-        raw = Path(source).read_bytes()
-        try:
-            content = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{name}: not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
-    else:
-        content = source.read()
-    if not delimiter:
-        sample = content[:4096]
-        delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(content), delimiter=delimiter)
-    columns = reader.fieldnames or []
+    table = text_table_read(source=source, delimiter=delimiter, encoding=encoding, header=header)
+    name = table.name
+    channel = channel or Path(name).stem[:64]
+    columns = table.columns
     wanted = [c for c in (text_column, label_column, title_column, id_column, date_column) if c]
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise ValueError(f"{name}: column(s) {missing} not in the header {columns}")
-    rows = list(enumerate(reader, start=2))
-    report = ReviewImportReport(file=name, read=len(rows))
+    if header:
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise ValueError(f"{name}: column(s) {missing} not in the header {columns}")
+    else:
+        positions = [c for c in wanted if not c.isdigit() or int(c) < 1]
+        if positions:
+            raise ValueError(f"{name}: without a header, columns are positions (1, 2, ...), not {positions}")
+    rows = table.rows
+    report = ReviewImportReport(file=name, read=len(rows) + len(table.rejected))
+    report.rejected.extend(table.rejected)
     style = (
         label_style
         if label_style != LabelStyle.AUTO
@@ -189,6 +267,7 @@ def reviews_import_csv(
                 "created_at_source": written,
             },
         }
+    report.rejected.sort(key=lambda item: item[0])
     changed_ids: list[int] = []
     with transaction.atomic():
         existing = {

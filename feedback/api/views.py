@@ -1,5 +1,7 @@
 """ViewSets of the feedback API: reviews (with bulk upsert), text analysis, the customer-service queue."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django_filters import rest_framework as filters
@@ -90,11 +92,21 @@ class AnalyzeView(APIView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="One result per text, in request order."),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="The texts are missing or invalid."),
+            413: OpenApiResponse(OpenApiTypes.OBJECT, description="The request body is larger than the server takes."),
             503: OpenApiResponse(OpenApiTypes.OBJECT, description="No active sentiment model (train one first)."),
         },
     )
     def post(self, request):
-        payload = request.data
+        try:
+            payload = request.data
+        except RequestDataTooBig:
+            return Response(
+                {
+                    "detail": f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
+                    f"send fewer or shorter texts per request, or use the analyze_text command for files"
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         if isinstance(payload, list):
             payload = {"items": payload} if payload and isinstance(payload[0], dict) else {"texts": payload}
         serializer = serializers.AnalyzeRequestSerializer(data=payload)

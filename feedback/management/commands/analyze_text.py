@@ -4,29 +4,66 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.services import NoActiveModel, texts_analyze
+from feedback.services import NoActiveModel, sentiment_train_if_missing, texts_analyze
+from feedback.services_import import ENCODINGS, text_table_read
 
 EXPORT_COLUMNS = ["id", "language", "sentiment", "probability", "topics", "model_version"]
 
 
 class Command(BaseCommand):
-    help = "Score texts (input columns id,text) with the active models; export id,language,sentiment,probability,topics,model_version."
+    help = (
+        "Score texts (input columns id,text; other columns are ignored) with the active models; export "
+        "id,language,sentiment,probability,topics,model_version, one row per readable input row, in input order. "
+        "Rows that cannot be read (no id, wrong number of fields, bytes that are not UTF-8) are left out and "
+        "listed on stderr with their line, column and reason; an empty text is exported as language 'und', "
+        "sentiment neutral. When no sentiment model has been trained yet, one is trained first on the labelled "
+        "reviews in the database (the linear model, as 'train_models --only sentiment' would, which also trains "
+        "the torch network and their ensemble); with --no-train, or without labelled reviews, the command fails "
+        "and names what to run."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--input", required=True)
         parser.add_argument("--export", required=True)
         parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--encoding", default="utf-8", choices=ENCODINGS, help="latin-1 reads any byte")
+        parser.add_argument(
+            "--no-train",
+            action="store_true",
+            help="fail instead of training a sentiment model when none is active",
+        )
+        parser.add_argument("--show", type=int, default=20, help="rejected rows to print")
 
     def handle(self, *args, **options):
         try:
-            with open(options["input"], newline="", encoding="utf-8-sig") as handle:
-                reader = csv.DictReader(handle)
-                missing = {"id", "text"} - set(reader.fieldnames or [])
-                if missing:
-                    raise CommandError(f"{options['input']}: missing column(s) {sorted(missing)}; need id,text")
-                rows = [(row["id"], row["text"] or "") for row in reader]
-        except (OSError, UnicodeDecodeError) as exc:
+            table = text_table_read(source=options["input"], encoding=options["encoding"])
+        except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read {options['input']}: {exc}") from None
+        missing = {"id", "text"} - set(table.columns)
+        if missing:
+            raise CommandError(f"{options['input']}: missing column(s) {sorted(missing)}; need id,text")
+        rejected = list(table.rejected)
+        rows: list[tuple[str, str]] = []
+        first_line: dict[str, int] = {}
+        repeated = 0
+        for line, row in table.rows:
+            row_id = row["id"].strip()
+            if not row_id:
+                rejected.append((line, "id", "id is empty"))
+                continue
+            repeated += row_id in first_line
+            first_line.setdefault(row_id, line)
+            rows.append((row_id, row["text"]))
+        if not options["no_train"]:
+            try:
+                trained = sentiment_train_if_missing()
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            if trained is not None:
+                self.stderr.write(
+                    f"no active sentiment model: trained {trained.algorithm} v{trained.version} on the labelled "
+                    f"reviews in the database (macro-F1 {trained.metrics.get('macro_f1')} on its held-out part)"
+                )
         try:
             with open(options["export"], "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
@@ -46,4 +83,14 @@ class Command(BaseCommand):
                         )
         except NoActiveModel as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{len(rows)} texts analysed → {options['export']}")
+        except OSError as exc:
+            raise CommandError(f"cannot write {options['export']}: {exc}") from None
+        rejected.sort(key=lambda item: item[0])
+        for line, column, reason in rejected[: options["show"]]:
+            self.stderr.write(f"  rejected line {line} [{column}]: {reason}")
+        if len(rejected) > options["show"]:
+            self.stderr.write(f"  ... and {len(rejected) - options['show']} more")
+        if repeated:
+            self.stderr.write(f"  {repeated} row(s) repeat an earlier id; each is exported as it was given")
+        summary = f"{len(rows)} texts analysed → {options['export']}"
+        self.stdout.write(summary + (f" ({len(rejected)} rows rejected)" if rejected else ""))

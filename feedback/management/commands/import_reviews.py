@@ -2,13 +2,16 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.services_import import LabelStyle, reviews_import_csv
+from feedback.services_import import ENCODINGS, LabelStyle, reviews_import_csv
 
 
 class Command(BaseCommand):
     help = (
         "Import labelled reviews (CSV/TSV, not tied to orders) as training data. Labels: 0/1, "
-        "negative/neutral/positive, or 1-5 stars (detected, or --label-style). Idempotent per (channel, id)."
+        "negative/neutral/positive, or 1-5 stars (detected, or --label-style). Idempotent per (channel, id). "
+        "Rows that cannot be used (empty text, unreadable label, bytes that are not UTF-8, wrong number of fields) "
+        "are listed with their line, column and reason; the other rows are imported. A file without a header "
+        "line (UCI sentence files): --no-header and columns by position, e.g. --text-column 1 --label-column 2."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +29,10 @@ class Command(BaseCommand):
             choices=[LabelStyle.AUTO, LabelStyle.BINARY, LabelStyle.STARS, LabelStyle.TEXT],
         )
         parser.add_argument("--delimiter", default="", help="default: tab when the header has tabs, else comma")
+        parser.add_argument("--encoding", default="utf-8", choices=ENCODINGS, help="latin-1 reads any byte")
+        parser.add_argument(
+            "--no-header", action="store_true", help="the file has no header line: columns are positions (1, 2, ...)"
+        )
         parser.add_argument("--show", type=int, default=50, help="rejected rows to print (all go to --rejected-file)")
         parser.add_argument("--rejected-file", default="", help="write every rejected row to this CSV")
 
@@ -42,6 +49,8 @@ class Command(BaseCommand):
                 channel=options["channel"],
                 label_style=options["label_style"],
                 delimiter=options["delimiter"].replace("\\t", "\t"),
+                encoding=options["encoding"],
+                header=not options["no_header"],
             )
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from None
