@@ -10,7 +10,9 @@ past prices and to the competing products of its group (leave-one-out mean and t
 period, the share of competitors on promotion, and per series its price response (the slope of log demand on
 log price before T) and its level away from promotions. The median is averaged, in the target space, with each
 series' own ridge regression of that target on its price, its competitors' price and promotions (which extrapolates a price cut deeper
-than the pooled trees have seen); the quantiles move with it before the conformal calibration."""
+than the pooled trees have seen); the quantiles move with it before the conformal calibration. A covariate that
+a series has for none of its horizon (NaN: no planned price or promotion, ``unknown_ahead``) is read at the origin's
+last period for that series in training, backtest and forecast alike, so the model forecasts what it will know."""
 
 from __future__ import annotations
 
@@ -178,25 +180,37 @@ class GlobalQuantileForecaster:
             columns["week_of_year"] = dates.isocalendar().week.to_numpy(dtype=float)[t]
         columns["easter_offset"] = _easter_offset(panel, t)
         n_dates = len(panel.dates)
+        unknown = {name: flags[i] for name, flags in unknown_ahead(panel).items()}
+
+        def when(name: str) -> np.ndarray:
+            """The period a covariate is read at: the target's, or the origin's last one when not known ahead."""
+            flags = unknown.get(name)
+            return t if flags is None or not flags.any() else np.where(flags, T - 1, t)
+
         for name, matrix in panel.covariates.items():
             if name == "price":
                 continue
-            columns[name] = matrix[i, t]
+            columns[name] = matrix[i, when(name)]
             if name == "holiday":
                 columns["holiday_next"] = matrix[i, np.minimum(t + 1, n_dates - 1)]
         price = panel.covariates.get("price")
         if price is not None:
+            at = when("price")
             with np.errstate(invalid="ignore", divide="ignore"):
-                log_p = np.log(price[i, t])
+                # not known ahead: the last price seen before the origin stands for the target period's
+                log_p = np.log(np.where(at == t, price[i, t], self._price_last[i, T - 1]))
                 columns["log_price"] = log_p
                 columns["price_rel_own"] = log_p - self._log_price_mean[i, T]
                 columns["price_rel_last"] = log_p - np.log(self._price_last[i, T - 1])
                 if self._group_price is not None:
-                    columns["price_rel_group"] = log_p - self._group_price[i, t]
-                    columns["price_rel_group_min"] = log_p - self._group_min[panel.groups[i], t]
-                    columns["price_rank_group"] = self._group_rank[i, t]
+                    columns["price_rel_group"] = log_p - self._group_price[i, at]
+                    columns["price_rel_group_min"] = log_p - self._group_min[panel.groups[i], at]
+                    columns["price_rank_group"] = self._group_rank[i, at]
         for name, matrix in self._group_promo.items():
-            columns[f"{name}_group"] = matrix[i, t]
+            columns[f"{name}_group"] = matrix[i, when(name)]
+        for name in getattr(self, "masked_", ()):
+            flags = unknown.get(name)
+            columns[f"{name}_known"] = np.ones(len(i)) if flags is None else (~flags).astype(float)
         self.feature_names_ = list(columns)
         X = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
         if not hasattr(self, "empty_columns_"):
@@ -287,6 +301,7 @@ class GlobalQuantileForecaster:
         hist = _History(panel.y[:, :until])
         if hasattr(self, "empty_columns_"):
             del self.empty_columns_
+        self.masked_ = tuple(name for name, flags in unknown_ahead(panel).items() if flags.any())
         i, T, h = self._training_rows(panel, until, horizon, rng)
         # an origin needs a few observations before it, else the scale (and so the target) is meaningless
         enough = hist.count[i, T] >= 3
@@ -353,6 +368,10 @@ class GlobalQuantileForecaster:
         z_mean = np.where(count > 0, np.where(observed, z, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
         past, future = [], []
         regressors = {name: matrix[:, start : origin + horizon] for name, matrix in panel.covariates.items()}
+        for name, flags in unknown_ahead(panel).items():
+            if flags.any():  # not known ahead: the series' mean over its window stands for the periods after origin
+                regressors[name] = regressors[name].copy()
+                regressors[name][flags, origin - start :] = np.nan
         if "price" in regressors:
             with np.errstate(invalid="ignore", divide="ignore"):
                 regressors["price"] = np.log(np.where(regressors["price"] > 0, regressors["price"], np.nan))
@@ -435,6 +454,20 @@ class GlobalQuantileForecaster:
                     counts[f] += max(gain, 0.0)
         total = counts.sum() or 1.0
         return {name: round(float(c / total), 4) for name, c in zip(self.feature_names_, counts, strict=True)}
+
+
+def unknown_ahead(panel: Panel) -> dict[str, np.ndarray]:
+    """Per covariate (holidays aside: they are computed), the series whose value is known for none of the horizon's
+    periods: no planned price or promotion. Their rows, in training and backtest as in the forecast, read the
+    covariate at the origin's last period instead of the target's (the knowledge a forecast has), so the model
+    learns demand as it will be forecast, promotion weeks included, rather than as if no promotion were coming."""
+    if panel.horizon == 0:
+        return {}
+    return {
+        name: np.all(np.isnan(matrix[:, panel.n_history :]), axis=1)
+        for name, matrix in panel.covariates.items()
+        if not name.startswith("holiday")
+    }
 
 
 def _leave_one_out_mean(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
