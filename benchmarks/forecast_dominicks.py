@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,8 @@ from inventory.ml.panel import build_panel
 WEEK_1 = date(1989, 9, 14)  # Dominick's week 1 starts on a Thursday in September 1989
 
 
-def load(holdout: int):
-    raw = pd.read_csv(DATA / "dominicks_oj" / "oj_store_brand_week.csv.gz")
+def load(holdout: int, data: Path = DATA / "dominicks_oj"):
+    raw = pd.read_csv(data / "oj_store_brand_week.csv.gz")
     raw["series_id"] = raw["store"].astype(str) + "-" + raw["brand"].astype(str)
     raw["ds"] = [WEEK_1 + timedelta(weeks=int(w) - 1) for w in raw["week"]]
     raw["y"] = np.exp(raw["logmove"])
