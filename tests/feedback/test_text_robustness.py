@@ -211,3 +211,29 @@ def test_analyze_api_body_over_the_upload_limit_is_a_413_with_a_reason(trained_s
         "detail": "the request body is larger than 1,000 bytes; send fewer or shorter texts per request, "
         "or use the analyze_text command for files"
     }
+
+
+def test_an_empty_text_is_neutral_for_sure_also_for_a_three_class_model():
+    from feedback.ml.sentiment import LinearSentimentModel, SentimentParams
+
+    texts = ["ótimo produto", "adorei muito", "péssimo, quebrou", "horrível", "normal, ok", "mais ou menos"] * 4
+    labels = ["positive", "positive", "negative", "negative", "neutral", "neutral"] * 4
+    model = LinearSentimentModel(SentimentParams(C=1.0, nb_weighting=False)).fit(texts, labels, ["pt"] * len(texts))
+    prediction = model.predict_proba(["", "   "], ["und", "und"])
+    assert prediction.labels == ["neutral", "neutral"]
+    assert prediction.probabilities == [1.0, 1.0]
+    assert prediction.distribution == [{"negative": 0.0, "neutral": 1.0, "positive": 0.0}] * 2
+
+
+def test_a_binary_language_answers_negative_or_positive_even_when_unsure():
+    from feedback.ml.sentiment import LinearSentimentModel, SentimentParams
+
+    texts = ["ótimo produto", "adorei muito", "péssimo, quebrou", "horrível demais"] * 5
+    labels = ["positive", "positive", "negative", "negative"] * 5
+    unsure = ["chegou ontem", "o pacote", "produto"]
+    model = LinearSentimentModel(SentimentParams(C=1.0, nb_weighting=False)).fit(texts, labels, ["pt"] * len(texts))
+    prediction = model.predict_proba(unsure, ["pt"] * 3)
+    assert max(prediction.probabilities) < 0.9
+    assert set(prediction.labels) <= {"negative", "positive"}
+    margin = LinearSentimentModel(SentimentParams(C=1.0, nb_weighting=False, neutral_margin=0.9))
+    assert margin.fit(texts, labels, ["pt"] * len(texts)).predict(unsure, ["pt"] * 3) == ["neutral"] * 3
