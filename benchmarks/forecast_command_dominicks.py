@@ -155,7 +155,8 @@ def main() -> None:
                 for name, matrix in panel.covariates.items()
                 if name != "holiday"
             }
-            blind = replace(panel, covariates={**panel.covariates, **unknown})
+            flags = {name: np.ones(panel.n_series, dtype=bool) for name in unknown}
+            blind = replace(panel, covariates={**panel.covariates, **unknown}, unknown=flags)
             direct = ecomops_rows(blind, actual)[0]
             rows.append({**direct, "model": "ecomops via ML API, future covs unknown", "kind": "direct"})
         print_table(f"Dominick's OJ, last {args.holdout} weeks held out, as-of {as_of}", rows)

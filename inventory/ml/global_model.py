@@ -11,7 +11,7 @@ period, the share of competitors on promotion, and per series its price response
 log price before T) and its level away from promotions. The median is averaged, in the target space, with each
 series' own ridge regression of that target on its price, its competitors' price and promotions (which extrapolates a price cut deeper
 than the pooled trees have seen); the quantiles move with it before the conformal calibration. A covariate that
-a series has for none of its horizon (NaN: no planned price or promotion, ``unknown_ahead``) is read at the origin's
+a series has for none of its horizon (given as NaN: no planned price or promotion, ``unknown_ahead``) is read at the origin's
 last period for that series in training, backtest and forecast alike, so the model forecasts what it will know."""
 
 from __future__ import annotations
@@ -457,17 +457,11 @@ class GlobalQuantileForecaster:
 
 
 def unknown_ahead(panel: Panel) -> dict[str, np.ndarray]:
-    """Per covariate (holidays aside: they are computed), the series whose value is known for none of the horizon's
-    periods: no planned price or promotion. Their rows, in training and backtest as in the forecast, read the
-    covariate at the origin's last period instead of the target's (the knowledge a forecast has), so the model
-    learns demand as it will be forecast, promotion weeks included, rather than as if no promotion were coming."""
-    if panel.horizon == 0:
-        return {}
-    return {
-        name: np.all(np.isnan(matrix[:, panel.n_history :]), axis=1)
-        for name, matrix in panel.covariates.items()
-        if not name.startswith("holiday")
-    }
+    """Per covariate, the series whose value is known for none of the horizon's periods (``Panel.unknown``: no
+    planned price or promotion). Their rows, in training and backtest as in the forecast, read the covariate at the
+    origin's last period instead of the target's (the knowledge a forecast has), so the model learns demand as it
+    will be forecast, promotion weeks included, rather than as if no promotion were coming."""
+    return {name: flags for name, flags in panel.unknown.items() if flags.any()}
 
 
 def _leave_one_out_mean(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Input is long: ``history`` with columns ``series_id, ds, y`` and any known covariates (``price``, promotion
 flags, ``holiday``...), ``future`` with ``series_id, ds`` and the same covariates for the horizon (planned
-prices and promotions), and optionally ``static`` with ``series_id, group`` (products that compete, e.g. the
-same category at the same location: relative price is computed within a group and period).
+prices and promotions; a covariate given as NaN in every row of a series' ``future`` is not known ahead for that
+series, ``Panel.unknown``, while a period with no row is merely unrecorded), and optionally ``static`` with
+``series_id, group`` (products that compete, e.g. the same category at the same location: relative price is
+computed within a group and period).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class Panel:
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
     groups: np.ndarray | None = None
     freq: str = "W"
+    # per covariate, the series for which ``future`` gave the covariate as NaN in every one of its periods: not
+    # known ahead (no planned price or promotion), as opposed to a period with no record at all
+    unknown: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def season(self) -> int:
@@ -101,6 +106,17 @@ def build_panel(
             r, c, k = _index(frame)
             matrix[r, c] = frame[name].to_numpy(dtype=float)[k]
         covariates[name] = matrix
+    unknown: dict[str, np.ndarray] = {}
+    if future is not None and not future.empty:
+        r, _, k = _index(future)
+        for name in covariate_names:
+            if name in future.columns and not name.startswith("holiday"):
+                given = np.bincount(r, minlength=len(series_ids))
+                blank = np.bincount(
+                    r, weights=np.isnan(future[name].to_numpy(dtype=float)[k]), minlength=len(series_ids)
+                )
+                if (flags := (given > 0) & (blank == given)).any():
+                    unknown[name] = flags
     if "holiday" not in covariates:
         flags = holiday_flags(dates, freq=freq, country=country)
         covariates["holiday"] = np.broadcast_to(flags, (len(series_ids), len(dates))).astype(float)
@@ -111,7 +127,14 @@ def build_panel(
         labels = pd.Series([group_of.get(sid, "") for sid in series_ids]).astype(str)
         groups = pd.factorize(labels)[0]
     return Panel(
-        series_ids=series_ids, dates=dates, n_history=n_history, y=y, covariates=covariates, groups=groups, freq=freq
+        series_ids=series_ids,
+        dates=dates,
+        n_history=n_history,
+        y=y,
+        covariates=covariates,
+        groups=groups,
+        freq=freq,
+        unknown=unknown,
     )
 
 
@@ -127,6 +150,7 @@ def panel_tail(panel: Panel, offset: int) -> Panel:
         covariates={k: v[:, offset:] for k, v in panel.covariates.items()},
         groups=panel.groups,
         freq=panel.freq,
+        unknown=panel.unknown,
     )
 
 

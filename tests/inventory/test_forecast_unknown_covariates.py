@@ -35,12 +35,12 @@ def _forecast(future_promo):
     out = model.predict(panel, origin=HISTORY, horizon=HORIZON)
     level = (50 + 10 * panel.series_ids.astype(int))[:, None]
     promo = later.pivot(index="series_id", columns="ds", values="promo").reindex(panel.series_ids).to_numpy()
-    return {q: out[q] / level for q in out}, promo == 1, unknown_ahead(panel)["promo"]
+    return {q: out[q] / level for q in out}, promo == 1, unknown_ahead(panel).get("promo")
 
 
 def test_planned_promotions_are_forecast_week_by_week():
     out, promo, unknown = _forecast(lambda later: later["promo"])
-    assert not unknown.any()
+    assert unknown is None
     assert out[0.5][promo].min() > 2.8 and out[0.5][~promo].max() < 1.05
 
 
@@ -55,5 +55,21 @@ def test_unknown_promotions_widen_the_interval_over_promotion_weeks():
 def test_no_promotion_planned_is_forecast_as_no_promotion():
     # given: the horizon known to carry no promotion (0): near the plain level, whatever the weeks turn out to be
     out, _, unknown = _forecast(lambda later: 0.0)
-    assert not unknown.any()
+    assert unknown is None
     assert out[0.9].max() < 1.5 and out[0.5].max() < 1.15
+
+
+def test_only_a_covariate_given_as_nan_for_the_whole_horizon_is_unknown_ahead():
+    weeks = [START + pd.Timedelta(weeks=k) for k in range(5)]
+    history = pd.DataFrame({"series_id": np.repeat(["a", "b", "c"], 3), "ds": weeks[:3] * 3, "y": 1.0, "price": 2.0})
+    future = pd.DataFrame(
+        {
+            # a: no price planned in either week; b: one week planned; c: no rows at all (unrecorded, not unknown)
+            "series_id": ["a", "a", "b", "b"],
+            "ds": weeks[3:] * 2,
+            "price": [np.nan, np.nan, np.nan, 2.5],
+        }
+    )
+    panel = build_panel(history, future=future, horizon=2, freq="W")
+    assert panel.unknown["price"].tolist() == [True, False, False]
+    assert unknown_ahead(panel)["price"].tolist() == [True, False, False]
