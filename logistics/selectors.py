@@ -22,7 +22,9 @@ def delivery_order_frame(*, orders: QuerySet[Order]) -> pd.DataFrame:
     """One row per order in the delivery model's ``ORDER_COLUMNS`` (plus ``pk``), built in a fixed number of queries.
 
     Seller and customer coordinates come from ``ZipArea`` by postal prefix; the main seller and category are
-    those of the most items; the carrier is the one of the order's latest shipment.
+    those of the most items (ties: the smallest id / name, as a mode over the Olist items file gives); the
+    carrier is the one of the order's latest shipment. An order without lines has unknown (NaN) freight, price
+    and item count, not zeros, like the frame built from the Olist files (``logistics.ml.olist``).
 
     Reads plain values (no model instances): at Olist's full size (100k orders) building instances through
     ``prefetch_related`` took minutes of every ``predict_delivery`` run.
@@ -115,13 +117,14 @@ def delivery_order_frame(*, orders: QuerySet[Order]) -> pd.DataFrame:
     for order_pk, code in shipments.iterator(chunk_size=5000):
         carriers.setdefault(order_pk, code)
 
-    empty = {"sellers": {}, "seller": {}, "categories": {}, "weight": 0, "volume": 0, "freight": 0.0, "price": 0.0}
+    nan = float("nan")
+    empty = {"sellers": {}, "seller": {}, "categories": {}, "weight": 0, "volume": 0, "freight": nan, "price": nan}
     rows = []
     prefixes: set[str] = set()
     for pk, external_id, _, _, _, _, shipping_zip, shipping_state, home_zip, home_state in order_rows:
-        acc = per_order.get(pk, {**empty, "items": 0})
+        acc = per_order.get(pk, {**empty, "items": nan})
         sellers, categories = acc["sellers"], acc["categories"]
-        main_seller = max(sellers, key=sellers.get) if sellers else None
+        main_seller = _most_frequent(sellers)
         seller_zip, seller_state = acc["seller"][main_seller] if main_seller else ("", None)
         customer_zip = shipping_zip or home_zip
         prefixes.update(p for p in (customer_zip, seller_zip) if p)
@@ -135,7 +138,7 @@ def delivery_order_frame(*, orders: QuerySet[Order]) -> pd.DataFrame:
                 "customer_zip": customer_zip,
                 "customer_state": shipping_state or home_state or None,
                 "carrier": carriers.get(pk),
-                "category": max(categories, key=categories.get) if categories else None,
+                "category": _most_frequent(categories),
                 "weight_g": acc["weight"] or float("nan"),
                 "volume_cm3": acc["volume"] or float("nan"),
                 "freight_value": acc["freight"],
@@ -151,14 +154,19 @@ def delivery_order_frame(*, orders: QuerySet[Order]) -> pd.DataFrame:
                 "prefix", "latitude", "longitude"
             )
         )
-    nan = (float("nan"), float("nan"))
+    unknown = (nan, nan)
     for row in rows:
-        row["seller_lat"], row["seller_lng"] = centres.get(row.pop("seller_zip"), nan)
-        row["customer_lat"], row["customer_lng"] = centres.get(row.pop("customer_zip"), nan)
+        row["seller_lat"], row["seller_lng"] = centres.get(row.pop("seller_zip"), unknown)
+        row["customer_lat"], row["customer_lng"] = centres.get(row.pop("customer_zip"), unknown)
     frame = pd.DataFrame(rows, columns=["pk", *ORDER_COLUMNS])
     for position, column in enumerate(("purchased_at", "approved_at", "handed_to_carrier_at", "delivered_at"), start=2):
         frame[column] = _naive_utc_column([row[position] for row in order_rows])
     return frame
+
+
+def _most_frequent(counts: dict[str, int]) -> str | None:
+    """The key with the highest count, the smallest key among ties (not the first seen: line order is arbitrary)."""
+    return min(counts, key=lambda key: (-counts[key], key)) if counts else None
 
 
 def _chunks(items: list, size: int):

@@ -322,9 +322,12 @@ class DeliveryTimeModel:
         known = history[history["purchased_at"] < as_of]
         self.categories_ = {}
         for column in CATEGORICAL:
+            # Most frequent first, ties by value: value_counts breaks ties by first appearance, which made the
+            # category codes, and so the trees, depend on the order of the rows handed in.
             counts = known[column].dropna().value_counts()
+            ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
             limit = p.top_categories if column == "category" else 250
-            self.categories_[column] = list(counts.index[:limit])
+            self.categories_[column] = [value for value, _ in ordered[:limit]]
 
     def _level(self, X: pd.DataFrame) -> np.ndarray | float:
         """The part of log days the trees do not learn: the network's recent speed (0 for older models)."""

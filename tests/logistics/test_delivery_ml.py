@@ -221,3 +221,24 @@ def test_calibration_window_ends_when_its_slow_deliveries_are_known():
     assert model._calibration_gap(orders, as_of) == pd.Timedelta(days=21)
     assert DeliveryTimeModel(DeliveryParams(calibration_gap_days=9))._calibration_gap(orders, as_of).days == 9
     assert DeliveryTimeModel()._calibration_gap(orders.iloc[:49], as_of) == pd.Timedelta(days=15)
+
+
+def test_predictions_do_not_depend_on_the_order_of_the_rows():
+    """Eight categories sold equally often, three kept (``top_categories``): which three must not follow the row
+    order (value_counts breaks ties by first appearance; the database and the Olist files list orders differently)."""
+    orders = synthetic_orders()
+    orders["category"] = [f"cat{i % 8}" for i in range(len(orders))]
+    orders["delivered_at"] += pd.to_timedelta(orders.index % 8, unit="D")
+    as_of = pd.Timestamp("2018-02-01")
+    params = DeliveryParams(max_iter=40, calibration_days=40, calibration_gap_days=10, top_categories=3)
+    test = orders[orders["purchased_at"] >= as_of]
+    history = orders[orders["purchased_at"] < as_of]
+    history = history.iloc[: len(history) // 8 * 8]
+    shuffled = history.sample(frac=1.0, random_state=7)
+    assert shuffled.groupby("category").size().nunique() == 1, "the counts must tie"
+
+    first = DeliveryTimeModel(params).fit(history, as_of=as_of)
+    second = DeliveryTimeModel(params).fit(shuffled, as_of=as_of)
+
+    assert first.categories_["category"] == second.categories_["category"] == ["cat0", "cat1", "cat2"]
+    pd.testing.assert_frame_equal(first.predict(test), second.predict(test), check_exact=True)

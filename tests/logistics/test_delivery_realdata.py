@@ -1,0 +1,54 @@
+"""predict_delivery on the real Olist sample gives the benchmark's promises (benchmarks/delivery_olist.py)."""
+
+import csv
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from ingest.olist import olist_import
+from logistics.ml.delivery import DeliveryParams, DeliveryTimeModel, delivery_metrics, known_as_of
+from logistics.ml.olist import olist_order_frame
+from tests.conftest import shared_data
+
+pytestmark = [pytest.mark.django_db, pytest.mark.realdata, pytest.mark.slow]
+
+
+def test_command_path_promises_equal_the_benchmarks_for_the_same_orders(tmp_path):
+    """The frame read from the database and the one read from the files give the same model, to the date."""
+    folder = shared_data("olist")
+    assert olist_import(directory=folder).ok
+    export = tmp_path / "eta.csv"
+
+    call_command("predict_delivery", "--as-of", "2018-04-01", "--export", str(export), "--target-late-share", "0.04")
+
+    frame = olist_order_frame(folder)
+    as_of = pd.Timestamp("2018-04-01")
+    scored = frame[(frame["purchased_at"] >= as_of) & frame["delivered_at"].notna() & (frame["status"] != "canceled")]
+    scored = scored[scored["purchased_at"] < as_of + pd.Timedelta(days=30)].reset_index(drop=True)
+    model = DeliveryTimeModel(DeliveryParams(target_late_share=0.04))
+    benchmark = model.fit(known_as_of(frame[frame["purchased_at"] < as_of], as_of), as_of=as_of).predict(
+        known_as_of(scored, as_of)
+    )
+    with open(export, newline="") as handle:
+        exported = {row["order_id"]: row for row in csv.DictReader(handle)}
+    command = pd.DataFrame(
+        {
+            "eta_date": [exported[o]["eta_date"] for o in scored["order_id"]],
+            "promise_date": [exported[o]["promise_date"] for o in scored["order_id"]],
+        }
+    )
+
+    assert len(exported) == 1002 and len(scored) == 386
+    assert command["eta_date"].tolist() == [d.isoformat() for d in benchmark["eta_date"]]
+    assert command["promise_date"].tolist() == [d.isoformat() for d in benchmark["promise_date"]]
+    metrics = delivery_metrics(command, scored["delivered_at"])
+    assert (
+        round(metrics["late_share"], 4),
+        round(metrics["mean_slack_days"], 2),
+        round(metrics["eta_mae_days"], 2),
+    ) == (
+        0.0233,
+        16.01,
+        4.67,
+    )
