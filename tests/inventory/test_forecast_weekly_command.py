@@ -1,13 +1,13 @@
 """forecast_demand on a database holding only weekly point-of-sale data imported with import_dominicks: period
 alignment with --as-of, --horizon 1, an as-of after the data, data after as-of ignored to the byte, and what the
-horizon may know of prices and promotions (plans only, never later records)."""
+horizon may know of prices and promotions (the PriceHistory / Promotion rows in force over it: the plan), while units
+sold on or after as-of never matter."""
 
 import csv
 import gzip
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-import numpy as np
 import pytest
 from django.core.management import call_command
 
@@ -96,21 +96,24 @@ def test_as_of_after_the_data_forecasts_the_weeks_from_as_of_on(db, tmp_path):
     assert [r[2] for r in body] == [first.isoformat(), (first + timedelta(weeks=1)).isoformat()] * 4
 
 
-def test_data_after_as_of_leaves_the_export_byte_identical(db, tmp_path):
+def test_sales_after_as_of_leave_the_export_byte_identical(db, tmp_path):
     # given: the full folder (ten weeks after as-of: their sales, prices, deals, and runs that straddle as-of)
     _import(tmp_path, "full", ALL_WEEKS)
     assert PriceHistory.objects.filter(effective_from__lt=AS_OF, effective_to__gte=AS_OF).count() == 4
     assert Promotion.objects.filter(kind="feature", starts_on__lt=AS_OF, ends_on__gte=AS_OF).count() == 4
     with_later = _forecast(tmp_path, as_of=AS_OF, horizon=4)
-    # when: the same folder cut at as-of is imported into an emptied store
-    SalesObservation.objects.all().delete()
-    PriceHistory.objects.all().delete()
-    Promotion.objects.all().delete()
-    _import(tmp_path, "history", HISTORY_WEEKS)
-    without = _forecast(tmp_path, as_of=AS_OF, horizon=4)
-    # then: the same bytes, the version number aside (the second run registers version 2)
-    assert [r[:-1] for r in with_later] == [r[:-1] for r in without]
-    assert {r[-1] for r in with_later[1:]} == {"1"} and {r[-1] for r in without[1:]} == {"2"}
+    # when: every unit sold on or after as-of is changed (tenfold), or the later weeks' sales are deleted
+    later = SalesObservation.objects.filter(period_start__gte=AS_OF)
+    assert later.count() == 4 * (ALL_WEEKS - HISTORY_WEEKS)
+    for observation in later:
+        observation.units = observation.units * 10
+        observation.save(update_fields=["units"])
+    tenfold = _forecast(tmp_path, as_of=AS_OF, horizon=4)
+    later.delete()
+    deleted = _forecast(tmp_path, as_of=AS_OF, horizon=4)
+    # then: the same bytes, the version number aside
+    assert [r[:-1] for r in with_later] == [r[:-1] for r in tenfold] == [r[:-1] for r in deleted]
+    assert [{r[-1] for r in rows[1:]} for rows in (with_later, tenfold, deleted)] == [{"1"}, {"2"}, {"3"}]
 
 
 def _future(as_of: date, horizon: int):
@@ -155,22 +158,18 @@ def test_plans_made_for_the_horizon_are_used(db, tmp_path):
     assert by_series[f"{brand1.pk}:{store8.pk}"]["promo_display"].isna().all()
 
 
-def test_later_records_are_not_plans_when_as_of_is_inside_the_data(db, tmp_path):
+def test_an_import_of_later_weeks_gives_the_horizon_their_prices_and_deals_as_the_plan(db, tmp_path):
     # given: the full folder, forecast from inside it
     _import(tmp_path, "full", ALL_WEEKS)
     future = _future(AS_OF, 3)
-    # then: the prices and deals recorded after as-of are not known to the horizon
-    assert future["price"].isna().all()
-    assert future["promo_display"].isna().all()
-    # when: a promotion was entered before as-of (created_at), it is a plan and counts
-    from django.utils import timezone
+    from catalog.models import Product
+    from inventory.models import Location
 
-    promotion = Promotion.objects.filter(starts_on__gte=AS_OF, kind="display").order_by("starts_on", "pk").first()
-    entered = timezone.make_aware(datetime.combine(AS_OF - timedelta(days=3), datetime.min.time()))
-    Promotion.objects.filter(pk=promotion.pk).update(created_at=entered)
-    future = _future(AS_OF, 3)
-    series = f"{promotion.product_id}:{promotion.location_id}"
-    flags = future.loc[future["series_id"] == series, "promo_display"].tolist()
-    week = (promotion.starts_on - AS_OF).days // 7
-    assert flags == [1.0 if k == week else 0.0 for k in range(3)]
-    assert np.isnan(future.loc[future["series_id"] != series, "promo_display"]).sum() == 3 * 2
+    brand1 = Product.objects.get(sku=product_sku(1))
+    store5 = Location.objects.get(code=location_code(5))
+    weeks = future[future["series_id"] == f"{brand1.pk}:{store5.pk}"]
+    # then: weeks 41-43 carry brand 1's recorded shelf price and deal (week 42: a deal at 0.03) and features
+    # (week 41: the run of weeks 40-41)
+    assert weeks["price"].tolist() == [0.04, 0.03, 0.04]
+    assert weeks["promo_display"].tolist() == [0.0, 1.0, 0.0]
+    assert weeks["promo_feature"].tolist() == [1.0, 0.0, 0.0]

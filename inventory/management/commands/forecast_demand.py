@@ -1,7 +1,7 @@
 """``manage.py forecast_demand --as-of YYYY-MM-DD --horizon N [--export FILE.csv]``.
 
-Trains the demand model on sales strictly before the as-of date (prices and promotions planned for the
-horizon are used, records dated on or after as-of are not: nothing on or after as-of influences anything),
+Trains the demand model on sales strictly before the as-of date (the prices and promotions in force over the
+horizon, PriceHistory and Promotion rows, are used as the plan; nothing sold on or after as-of influences anything),
 forecasts N periods from as-of (days for order-line series; for point-of-sale series the N weeks of the data's
 weekly grid that start on or after as-of), writes the forecast rows, and optionally exports
 ``sku, location, period_start, p10, p50, p90, model_version`` (model_version = the version number).
