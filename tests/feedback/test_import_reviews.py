@@ -134,3 +134,23 @@ def test_import_with_a_missing_column_fails_clearly_and_writes_nothing(db, tmp_p
     with pytest.raises(CommandError, match=r"column\(s\) \['label'\] not in the header \['text', 'stars'\]"):
         call_command("import_reviews", path, "--language", "en", "--text-column", "text", "--label-column", "label")
     assert Review.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "style"),
+    [(["-0.9", "0.15", "2.3"], "signed"), (["-1", "1"], "signed"), (["0", "1"], "binary")],
+)
+def test_signed_scores_are_detected_when_a_negative_number_occurs(values, style):
+    assert label_style_detect(values) == style
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("-0.9", ("negative", None)), ("0", ("neutral", None)), ("2.25", ("positive", None))]
+)
+def test_signed_scores_map_by_their_sign(value, expected):
+    assert label_map(value, "signed") == expected
+
+
+def test_signed_score_that_is_not_a_number_is_rejected_with_the_reason():
+    with pytest.raises(ValueError, match=r"label 'good' is not a signed score \(below 0 negative, 0 neutral"):
+        label_map("good", "signed")

@@ -38,3 +38,32 @@ def test_import_waimai_binary_labels(db):
         f"waimai_10k.csv: read {len(frame)}, created {len(distinct)}, updated 0, unchanged 0, "
         f"rejected {len(frame) - len(distinct)} (labels: binary)"
     )
+
+
+def _first_line_of_import(path, *args: str) -> str:
+    out = StringIO()
+    call_command("import_reviews", str(path), "--language", "en", "--no-header", *args, stdout=out)
+    return out.getvalue().splitlines()[0]
+
+
+def test_import_uci_sentences_without_a_header_reads_every_line(db):
+    """Tab-separated sentences hold quotation marks as text: every line is one review (CSV quoting lost 252)."""
+    path = shared_data("reviews", "en", "imdb_labelled.txt")
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    distinct = {line.rpartition("\t")[0].strip() for line in lines}
+    assert _first_line_of_import(path, "--text-column", "1", "--label-column", "2") == (
+        f"imdb_labelled.txt: read {len(lines)}, created {len(distinct)}, updated 0, unchanged 0, "
+        f"rejected {len(lines) - len(distinct)} (labels: binary)"
+    )
+    assert len(lines) == 1000
+
+
+def test_import_amazon_snippets_signed_scores(db):
+    path = shared_data("reviews", "en", "amazonReviewSnippets_GroundTruth.txt")
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    assert _first_line_of_import(path, "--id-column", "1", "--label-column", "2", "--text-column", "3") == (
+        f"amazonReviewSnippets_GroundTruth.txt: read {len(rows)}, created {len(rows)}, updated 0, unchanged 0, "
+        "rejected 0 (labels: signed)"
+    )
+    assert Review.objects.filter(label="negative").count() == sum(float(r[1]) < 0 for r in rows)
+    assert Review.objects.filter(label="neutral").count() == sum(float(r[1]) == 0 for r in rows)

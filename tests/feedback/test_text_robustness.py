@@ -237,3 +237,20 @@ def test_a_binary_language_answers_negative_or_positive_even_when_unsure():
     assert set(prediction.labels) <= {"negative", "positive"}
     margin = LinearSentimentModel(SentimentParams(C=1.0, nb_weighting=False, neutral_margin=0.9))
     assert margin.fit(texts, labels, ["pt"] * len(texts)).predict(unsure, ["pt"] * 3) == ["neutral"] * 3
+
+
+def test_tab_separated_sentences_keep_their_quotation_marks_as_text(db, tmp_path):
+    content = b'"Loved it, said my friend.\t1\nA "so-called" thriller.\t0\nDull.\t0\n'
+    args = ["--language", "en", "--no-header", "--text-column", "1", "--label-column", "2"]
+    assert _import(tmp_path, "imdb.txt", content, *args) == [
+        "imdb.txt: read 3, created 3, updated 0, unchanged 0, rejected 0 (labels: binary)"
+    ]
+    assert sorted(Review.objects.values_list("text", flat=True)) == [
+        '"Loved it, said my friend.',
+        'A "so-called" thriller.',
+        "Dull.",
+    ]
+    # read as CSV, the unclosed quotation mark swallows the next line into the first sentence
+    assert _import(tmp_path, "imdb.txt", content, *args, "--quoting", "csv")[0] == (
+        "imdb.txt: read 2, created 1, updated 0, unchanged 1, rejected 0 (labels: binary)"
+    )

@@ -2,13 +2,14 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.services_import import ENCODINGS, LabelStyle, reviews_import_csv
+from feedback.services_import import ENCODINGS, QUOTINGS, LabelStyle, reviews_import_csv
 
 
 class Command(BaseCommand):
     help = (
         "Import labelled reviews (CSV/TSV, not tied to orders) as training data. Labels: 0/1, "
-        "negative/neutral/positive, or 1-5 stars (detected, or --label-style). Idempotent per (channel, id). "
+        "negative/neutral/positive, 1-5 stars, or signed scores such as -4..4 (detected, or --label-style). "
+        "Idempotent per (channel, id). "
         "Rows that cannot be used (empty text, unreadable label, bytes that are not UTF-8, wrong number of fields) "
         "are listed with their line, column and reason; the other rows are imported. A file without a header "
         "line (UCI sentence files): --no-header and columns by position, e.g. --text-column 1 --label-column 2."
@@ -26,10 +27,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--label-style",
             default=LabelStyle.AUTO,
-            choices=[LabelStyle.AUTO, LabelStyle.BINARY, LabelStyle.STARS, LabelStyle.TEXT],
+            choices=[LabelStyle.AUTO, LabelStyle.BINARY, LabelStyle.STARS, LabelStyle.TEXT, LabelStyle.SIGNED],
+            help="signed: a score around 0 (e.g. -4..4), below 0 negative, 0 neutral, above 0 positive",
         )
         parser.add_argument("--delimiter", default="", help="default: tab when the header has tabs, else comma")
         parser.add_argument("--encoding", default="utf-8", choices=ENCODINGS, help="latin-1 reads any byte")
+        parser.add_argument(
+            "--quoting",
+            default="auto",
+            choices=QUOTINGS,
+            help="csv: double quotes enclose a field; none: quotes are text; auto (default): none for tab-separated",
+        )
         parser.add_argument(
             "--no-header", action="store_true", help="the file has no header line: columns are positions (1, 2, ...)"
         )
@@ -51,6 +59,7 @@ class Command(BaseCommand):
                 delimiter=options["delimiter"].replace("\\t", "\t"),
                 encoding=options["encoding"],
                 header=not options["no_header"],
+                quoting=options["quoting"],
             )
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from None
