@@ -421,14 +421,19 @@ def sentiment_train(
     return versions
 
 
-def sentiment_train_if_missing() -> ModelVersion | None:
+def sentiment_train_if_missing(*, notify=None) -> ModelVersion | None:
     """The first sentiment model, when none is active: the linear one on every labelled review, activated.
 
-    Returns the new version, or None when a version is already active. Stored reviews are not re-scored here
-    (the ``score:sentiment`` job does that). Raises ``ValueError`` naming what to run when there is too little
-    labelled data."""
+    Returns the new version, or None when a version is already active; ``notify(message)`` is told before training
+    starts. Stored reviews are not re-scored here (the ``score:sentiment`` job does that). Raises ``ValueError``
+    naming what to run when there is too little labelled data."""
     if active_model_version(SENTIMENT_SPEC.name) is not None:
         return None
+    if notify is not None:
+        notify(
+            "no active sentiment model: training the linear one on the labelled reviews in the database first "
+            "('train_models --only sentiment' trains every candidate)"
+        )
     try:
         (version,) = sentiment_train(algorithms=("linear",), rescore=False)
     except ValueError as exc:

@@ -88,7 +88,12 @@ def test_analyze_text_trains_the_first_model_from_the_labelled_reviews(db, tmp_p
     assert version.parameters["refit_on_all_rows"] is True
     assert version.metrics["deployed_rows"] == 60
     assert [r[:3] for r in rows[1:]] == [["c1", "pt", "negative"], ["c2", "zh", "positive"]]
-    assert err.startswith(f"no active sentiment model: trained nb-tfidf-logreg v{version.version} on the labelled ")
+    assert err.splitlines() == [
+        "no active sentiment model: training the linear one on the labelled reviews in the database first "
+        "('train_models --only sentiment' trains every candidate)",
+        f"trained nb-tfidf-logreg v{version.version} on 60 reviews (macro-F1 {version.metrics['macro_f1']} on its "
+        "held-out part)",
+    ]
 
 
 def test_analyze_text_without_a_model_names_what_to_run(db, tmp_path):

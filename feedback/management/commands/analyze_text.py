@@ -10,22 +10,31 @@ from feedback.services_import import ENCODINGS, text_table_read
 EXPORT_COLUMNS = ["id", "language", "sentiment", "probability", "topics", "model_version"]
 
 
+def positive_integer(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
 class Command(BaseCommand):
     help = (
         "Score texts (input columns id,text; other columns are ignored) with the active models; export "
         "id,language,sentiment,probability,topics,model_version, one row per readable input row, in input order. "
-        "Rows that cannot be read (no id, wrong number of fields, bytes that are not UTF-8) are left out and "
-        "listed on stderr with their line, column and reason; an empty text is exported as language 'und', "
-        "sentiment neutral. When no sentiment model has been trained yet, one is trained first on the labelled "
-        "reviews in the database (the linear model, as 'train_models --only sentiment' would, which also trains "
-        "the torch network and their ensemble); with --no-train, or without labelled reviews, the command fails "
-        "and names what to run."
+        "language: detected per text (und when undecided; such texts go to the model pooled over all languages); "
+        "sentiment: negative, neutral or positive (a language trained only on negative/positive labels answers one of "
+        "those two), probability: of that answer. Rows that cannot be read (no id, wrong number of fields, bytes "
+        "that are not UTF-8) are left out and listed on stderr with their line, column and reason; an empty text is "
+        "exported as language 'und', sentiment neutral. When no sentiment model has been trained yet, one is "
+        "trained first on the labelled reviews in the database (the linear model only, which takes minutes on tens "
+        "of thousands of reviews; 'train_models --only sentiment' also trains the torch network and their "
+        "ensemble); with --no-train, or without labelled reviews, the command fails and names what to run."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--input", required=True)
         parser.add_argument("--export", required=True)
-        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--batch-size", type=positive_integer, default=2000, help="texts scored at a time")
         parser.add_argument("--encoding", default="utf-8", choices=ENCODINGS, help="latin-1 reads any byte")
         parser.add_argument(
             "--no-train",
@@ -56,13 +65,13 @@ class Command(BaseCommand):
             rows.append((row_id, row["text"]))
         if not options["no_train"]:
             try:
-                trained = sentiment_train_if_missing()
+                trained = sentiment_train_if_missing(notify=self.stderr.write)
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             if trained is not None:
                 self.stderr.write(
-                    f"no active sentiment model: trained {trained.algorithm} v{trained.version} on the labelled "
-                    f"reviews in the database (macro-F1 {trained.metrics.get('macro_f1')} on its held-out part)"
+                    f"trained {trained.algorithm} v{trained.version} on {trained.metrics.get('deployed_rows')} "
+                    f"reviews (macro-F1 {trained.metrics.get('macro_f1')} on its held-out part)"
                 )
         try:
             with open(options["export"], "w", newline="", encoding="utf-8") as handle:
