@@ -114,12 +114,19 @@ def choose_substitutes(frame: pd.DataFrame, n: int) -> dict[str, list[str]]:
     histories); for the small Dominick's category every other brand is within reach.
     """
     medians = frame.groupby("product")["log_price"].median()
-    category = frame.groupby("product")["category"].first()
+    category = frame.groupby("product")["category"].first().reindex(medians.index)
     result: dict[str, list[str]] = {}
-    for product, level in medians.items():
-        peers = medians[(category == category[product]) & (medians.index != product)]
-        result[product] = list((peers - level).abs().sort_values(kind="stable").index[:n])
-    return result
+    for members in pd.Series(np.arange(len(medians))).groupby(category.to_numpy(), sort=False).groups.values():
+        members = np.sort(np.asarray(members))  # the products' (sorted) order: ties go to the first
+        names = medians.index[members]
+        levels = medians.to_numpy()[members]
+        distance = np.abs(levels[None, :] - levels[:, None])
+        np.fill_diagonal(distance, np.inf)
+        take = min(n, len(members) - 1)
+        nearest = np.argsort(distance, axis=1, kind="stable")[:, :take]
+        for i, product in enumerate(names):
+            result[product] = list(names[nearest[i]])
+    return {product: result[product] for product in medians.index}
 
 
 class PriceResponseModel:
@@ -133,23 +140,76 @@ class PriceResponseModel:
         table = frame.pivot_table(index=["location", "period_start"], columns="product", values="log_price")
         return table
 
-    def _features(self, frame: pd.DataFrame, product: str) -> tuple[pd.DataFrame, list[str]]:
-        rows = frame[frame["product"] == product]
+    def _lookup(self) -> dict:
+        """Positional views of the price and promotion tables, built once per table (not pickled)."""
+        cache = self.__dict__.get("_lookup_cache")
+        if cache is None or cache["prices"] is not self.price_table_ or cache["promos"] is not self.promo_table_:
+            promo_frame = _promo_frame(self.promo_table_)
+            cache = {
+                "prices": self.price_table_,
+                "promos": self.promo_table_,
+                "price_index": self.price_table_.index,
+                "price_values": self.price_table_.to_numpy(dtype=float),
+                "price_column": {p: j for j, p in enumerate(self.price_table_.columns)},
+                "promo_index": promo_frame.index,
+                "promo_values": promo_frame.to_numpy(dtype=float),
+                "promo_column": {p: j for j, p in enumerate(promo_frame.columns)},
+            }
+            self.__dict__["_lookup_cache"] = cache
+        return cache
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_lookup_cache", None)
+        return state
+
+    def _positions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions of each (location, period) of ``frame`` in the price and promotion tables (-1: absent)."""
+        lookup = self._lookup()
+        index = pd.MultiIndex.from_arrays([frame["location"], frame["period_start"]])
+        price_at = lookup["price_index"].get_indexer(index)
+        promo_at = lookup["promo_index"].get_indexer(index) if len(lookup["promo_index"]) else np.full(len(frame), -1)
+        return price_at, promo_at
+
+    def _promo_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The promotion pressure (largest of the flags) of every product at each (location, period)."""
+        scored = frame.assign(score=frame[list(PROMO_COLUMNS)].max(axis=1))
+        return scored.pivot_table(index=["location", "period_start"], columns="product", values="score")
+
+    def _features(self, rows: pd.DataFrame, product: str) -> tuple[np.ndarray, list[str]]:
+        """Feature columns of one product's rows (sorted by location and period, as ``_prepare`` leaves them)."""
         columns: dict[str, np.ndarray] = {"own": rows["log_price"].to_numpy()}
-        index = pd.MultiIndex.from_arrays([rows["location"], rows["period_start"]])
-        for sub in self.substitutes_.get(product, []):
-            series = self.price_table_[sub] if sub in self.price_table_.columns else None
-            values = series.reindex(index).to_numpy() if series is not None else np.full(len(rows), np.nan)
+        lookup = self._lookup()
+        subs = self.substitutes_.get(product, [])
+        if "_price_at" in rows.columns:
+            price_at, promo_at = rows["_price_at"].to_numpy(), rows["_promo_at"].to_numpy()
+        else:
+            price_at, promo_at = self._positions(rows)
+        for sub in subs:
+            j = lookup["price_column"].get(sub)
+            values = np.full(len(rows), np.nan)
+            if j is not None:
+                found = price_at >= 0
+                values[found] = lookup["price_values"][price_at[found], j]
             fallback = self.median_log_price_.get(sub, 0.0)
             columns[f"cross:{sub}"] = np.where(np.isnan(values), fallback, values)
-            promo = self.promo_table_.get(sub)
-            pv = promo.reindex(index).to_numpy() if promo is not None else np.zeros(len(rows))
+            k = lookup["promo_column"].get(sub)
+            pv = np.zeros(len(rows))
+            if k is not None:
+                found = promo_at >= 0
+                pv[found] = lookup["promo_values"][promo_at[found], k]
             columns[f"cross_promo:{sub}"] = np.nan_to_num(pv)
         if self.params.use_lag_price:
-            lag = rows.groupby("location")["log_price"].shift(1)
-            gap = rows.groupby("location")["period_start"].diff().dt.days
-            lag = lag.where(gap.le(10))
-            columns["own_lag"] = lag.fillna(rows["log_price"]).to_numpy()
+            log_price = rows["log_price"].to_numpy()
+            location = rows["location"].to_numpy()
+            days = rows["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
+            same = np.zeros(len(rows), dtype=bool)
+            same[1:] = location[1:] == location[:-1]
+            usable = same.copy()
+            usable[1:] &= (days[1:] - days[:-1]) <= 10
+            lag = log_price.copy()
+            lag[1:] = np.where(usable[1:], log_price[:-1], log_price[1:])
+            columns["own_lag"] = lag
         for column in PROMO_COLUMNS:
             if self.promo_used_[column]:
                 columns[column] = rows[column].to_numpy()
@@ -157,8 +217,8 @@ class PriceResponseModel:
         for k in range(1, self.params.fourier_order + 1):
             columns[f"sin{k}"] = np.sin(2 * np.pi * k * t)
             columns[f"cos{k}"] = np.cos(2 * np.pi * k * t)
-        features = pd.DataFrame(columns, index=rows.index)
-        return features, list(features.columns)
+        names = list(columns)
+        return np.column_stack([np.asarray(columns[n], dtype=float) for n in names]), names
 
     # ---------------------------------------------------------------------- fit
     def fit(self, history: pd.DataFrame) -> PriceResponseModel:
@@ -173,35 +233,37 @@ class PriceResponseModel:
         self.substitutes_ = choose_substitutes(frame, self.params.n_substitutes)
         self.price_table_ = self._price_table(frame)
         self.median_log_price_ = frame.groupby("product")["log_price"].median().to_dict()
-        promo_score = frame[["display", "feature", "discount"]].max(axis=1)
-        self.promo_table_ = {
-            product: s.set_index(["location", "period_start"])["score"]
-            for product, s in frame.assign(score=promo_score).groupby("product")
-        }
+        self.promo_table_ = self._promo_table(frame)
         self.category_ = frame.groupby("product")["category"].first().to_dict()
         self.products_: dict[str, _ProductFit] = {}
         self.series_: dict[tuple[str, str], _SeriesFit] = {}
         self.series_intercepts_: dict[tuple[str, str], float] = {}
-        for product in frame["product"].unique():
-            self._fit_product(frame, product)
+        frame["_price_at"], frame["_promo_at"] = self._positions(frame)
+        by_product = [
+            (product, frame.iloc[positions]) for product, positions in frame.groupby("product").indices.items()
+        ]
+        for product, rows in by_product:
+            self._fit_product(rows, product)
         self._shrink_products()
-        for product in frame["product"].unique():
-            self._fit_series(frame, product)
+        for product, rows in by_product:
+            self._fit_series(rows, product)
         self.n_obs_ = len(frame)
         self.data_start_ = frame["period_start"].min()
         self.data_end_ = frame["period_start"].max()
         return self
 
-    def _fit_product(self, frame: pd.DataFrame, product: str) -> None:
-        rows = frame[frame["product"] == product]
-        features, names = self._features(frame, product)
-        X = features.to_numpy(dtype=float)
+    def _fit_product(self, rows: pd.DataFrame, product: str) -> None:
+        X, names = self._features(rows, product)
         y = rows["y"].to_numpy()
         groups = rows["location"].to_numpy()
         # within transformation: a fixed effect per series (product, location)
-        Xd = X - pd.DataFrame(X).groupby(groups).transform("mean").to_numpy()
-        yd = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
+        Xd, yd = _demean(X, groups), _demean(y[:, None], groups)[:, 0]
         keep = Xd.std(axis=0) > 1e-9
+        if len(y) - int(keep.sum()) - len(np.unique(groups)) < 1:
+            # Saturated (as many coefficients and series effects as weeks, e.g. a marketplace product sold in two
+            # weeks at two prices): it fits exactly, so its "standard errors" are zero and its estimates would
+            # outweigh every real one in the category's pooling. Nothing is identified: the prior fills it in.
+            keep = np.zeros_like(keep)
         Xk = Xd[:, keep]
         ridge = 1e-6 * np.eye(Xk.shape[1])
         bread = np.linalg.pinv(Xk.T @ Xk + ridge)
@@ -270,12 +332,10 @@ class PriceResponseModel:
                     # posterior variance: own part plus the uncertainty of the category mean it is pulled to
                     fit.cov[i, i] = weight * se2 + (1 - weight) ** 2 * mean_var if se2 < 1e5 else tau2 + mean_var
 
-    def _fit_series(self, frame: pd.DataFrame, product: str) -> None:
+    def _fit_series(self, rows: pd.DataFrame, product: str) -> None:
         """Per-location own-price elasticity and promotion lifts, shrunk towards the product's values."""
         fit = self.products_[product]
-        rows = frame[frame["product"] == product]
-        features, _ = self._features(frame, product)
-        X = features.to_numpy(dtype=float)
+        X, _ = self._features(rows, product)
         y = rows["y"].to_numpy()
         resid = y - X @ fit.coef
         local_names = ["own", *[c for c in PROMO_COLUMNS if c in fit.names]]
@@ -365,26 +425,17 @@ class PriceResponseModel:
         try:
             new_table = self._price_table(data)
             self.price_table_ = new_table.combine_first(saved_table)
-            promo_score = data[["display", "feature", "discount"]].max(axis=1)
-            new_promo = {
-                product: s.set_index(["location", "period_start"])["score"]
-                for product, s in data.assign(score=promo_score).groupby("product")
-            }
-            self.promo_table_ = {
-                p: new_promo[p].combine_first(saved_promo[p])
-                if p in new_promo and p in saved_promo
-                else new_promo.get(p, saved_promo.get(p))
-                for p in set(new_promo) | set(saved_promo)
-            }
-            for product in data["product"].unique():
+            self.promo_table_ = self._promo_table(data).combine_first(_promo_frame(saved_promo))
+            data["_price_at"], data["_promo_at"] = self._positions(data)
+            for product, positions in data.groupby("product", sort=False).indices.items():
                 if product not in self.products_:
                     continue
-                features, names = self._features(data, product)
-                rows = data.loc[features.index]
+                rows = data.iloc[positions]
+                features, names = self._features(rows, product)
                 for location, positions in rows.groupby("location").indices.items():
                     intercept, coef = self.coefficients(product, location)
                     beta = np.array([coef[n] for n in names])
-                    values = intercept + features.to_numpy(dtype=float)[positions] @ beta
+                    values = intercept + features[positions] @ beta
                     out[rows["_order"].to_numpy()[positions]] = values
         finally:
             self.price_table_, self.promo_table_ = saved_table, saved_promo
@@ -449,6 +500,23 @@ class PriceResponseModel:
         }
 
 
+def _promo_frame(table) -> pd.DataFrame:
+    """The promotion table as a frame (index location, period; a column per product): models fitted before it was
+    kept so stored it as a dict of Series per product."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    return pd.DataFrame(table) if table else pd.DataFrame()
+
+
+def _demean(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``X`` minus the mean of its rows' group (the within transformation of a fixed-effects regression)."""
+    codes, uniques = pd.factorize(groups)
+    counts = np.bincount(codes, minlength=len(uniques)).astype(float)
+    sums = np.zeros((len(uniques), X.shape[1]))
+    np.add.at(sums, codes, X)
+    return X - (sums / counts[:, None])[codes]
+
+
 def _recent_mean(values: np.ndarray, dates: np.ndarray, params: PriceResponseParams) -> float:
     if params.level_half_life_days is None or len(values) == 0:
         return float(np.mean(values))
@@ -480,10 +548,22 @@ def select_params(
     *,
     candidates: list[PriceResponseParams] | None = None,
     holdout_fraction: float = 0.2,
+    max_products: int = 500,
+    seed: int = 0,
 ) -> tuple[PriceResponseParams, list[tuple[PriceResponseParams, float]]]:
     """Choose seasonality order and number of substitutes on an inner time holdout (the last
     ``holdout_fraction`` of the periods), by R² of log units. Short histories cannot tell a yearly cycle from a
-    trend, so the seasonal terms have to earn their place out of sample."""
+    trend, so the seasonal terms have to earn their place out of sample.
+
+    A catalogue of more than ``max_products`` products is judged on whole categories drawn at random (seeded)
+    until they hold that many: the choice is one per catalogue, and six fits of every product of a marketplace
+    (33k products) would take most of an hour; whole categories keep each product's substitutes as they are."""
+    if "category" in history.columns and history["product"].nunique() > max_products:
+        labels = history["category"].fillna("all").astype(str)
+        per_category = history.groupby(labels)["product"].nunique()
+        order = np.random.default_rng(seed).permutation(np.sort(per_category.index.to_numpy()))
+        chosen = order[: int(np.searchsorted(per_category.reindex(order).cumsum().to_numpy(), max_products)) + 1]
+        history = history[labels.isin(set(chosen))]
     if candidates is None:
         candidates = [
             PriceResponseParams(fourier_order=order, n_substitutes=subs) for order in (0, 1, 2) for subs in (4, 8)

@@ -108,3 +108,48 @@ def test_select_params_reports_every_candidate(market):
     best, scored = select_params(market.history, candidates=candidates)
     assert [p for p, _ in scored] == candidates
     assert best == max(scored, key=lambda item: item[1])[0]
+
+
+def test_a_saturated_product_neither_claims_certainty_nor_drags_its_category(market):
+    """A marketplace product sold in two weeks at two prices fits exactly (zero residual, zero 'standard error'):
+    it must not set the category's elasticity, and it takes the category's, with the category's uncertainty."""
+    history = market.history.copy()
+    category = history["category"].iloc[0]
+    weeks = history["period_start"].sort_values().unique()[:2]
+    odd = pd.DataFrame(
+        {
+            "product": "ODD",
+            "location": "LOC-0",
+            "category": category,
+            "period_start": weeks,
+            "units": [100.0, 1.0],
+            "price": [1.0, 1.1],  # an exact fit says elasticity -48
+            "display": 0.0,
+            "feature": 0.0,
+            "discount": 0.0,
+        }
+    )
+    model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(pd.concat([history, odd], ignore_index=True))
+    without = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(history)
+    # (ODD is a substitute of its neighbours now, so their fits move a little; before the fix: -2.22 against -2.52)
+    assert model.category_means_[(category, "own")] == pytest.approx(
+        without.category_means_[(category, "own")], abs=0.01
+    )
+    row = next(r for r in model.elasticities() if r.product == "ODD" and r.location is None)
+    assert row.elasticity == pytest.approx(model.category_means_[(category, "own")], abs=1e-4)
+    assert row.high - row.low > 0.1
+
+
+def test_a_large_catalogue_is_judged_on_whole_categories(market):
+    history = market.history
+    assert history.groupby("category")["product"].nunique().tolist() == [6, 6]
+    # 12 products over a budget of 5: one whole category (6 products) is drawn, and judged as if it were alone
+    candidates = [PriceResponseParams(fourier_order=order) for order in (0, 1)]
+    _, sampled = select_params(history, candidates=candidates, max_products=5)
+    alone = [
+        select_params(history[history["category"] == category], candidates=candidates)[1]
+        for category in sorted(history["category"].unique())
+    ]
+    assert [score for _, score in sampled] in [[score for _, score in run] for run in alone]
+    _, whole = select_params(history, candidates=candidates, max_products=12)
+    assert [score for _, score in whole] not in [[score for _, score in run] for run in alone]
