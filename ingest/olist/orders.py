@@ -47,11 +47,12 @@ def _parse_orders(ctx: _Context) -> list[_OrderRow]:
         return []
     seen = DuplicateTracker()
     result = []
+    statuses = Order.Status.values  # a property that builds the list: once, not per row
     for line, values in table.rows:
         row = Row(table, line, values)
         order_id = row.text("order_id", required=True, max_length=64)
         customer_ref = row.text("customer_id", required=True, max_length=64)
-        status = row.choice("order_status", Order.Status.values)
+        status = row.choice("order_status", statuses)
         purchased_at = row.datetime("order_purchase_timestamp", required=True)
         approved_at = row.datetime("order_approved_at")
         carrier_at = row.datetime("order_delivered_carrier_date")
@@ -263,11 +264,12 @@ def _payments(ctx: _Context, order_pks) -> None:
     order_pks = _lookup(ctx, Order, "external_id", {v.get("order_id", "").strip() for _, v in table.rows}, order_pks)
     seen = DuplicateTracker()
     rows = []
+    kinds = Payment.Type.values
     for line, values in table.rows:
         row = Row(table, line, values)
         order_id = row.text("order_id", required=True)
         sequential = row.integer("payment_sequential", min_value=1)
-        kind = row.choice("payment_type", Payment.Type.values)
+        kind = row.choice("payment_type", kinds)
         installments = row.integer("payment_installments", min_value=0)
         value = row.decimal("payment_value", min_value=ZERO)
         if order_id and order_id not in order_pks:
