@@ -67,3 +67,17 @@ def test_import_amazon_snippets_signed_scores(db):
     )
     assert Review.objects.filter(label="negative").count() == sum(float(r[1]) < 0 for r in rows)
     assert Review.objects.filter(label="neutral").count() == sum(float(r[1]) == 0 for r in rows)
+
+
+def test_train_topics_job_learns_only_from_reviews_written_before_as_of(db):
+    from ecomops.jobs import job_create, job_run
+    from ecomops.models import ModelVersion
+
+    path = shared_data("olist_classified", "olist_classified_public_dataset.csv")
+    written = pd.to_datetime(pd.read_csv(path, usecols=["review_creation_date"]).review_creation_date)
+    job = job_run(job_id=job_create(kind="train:topics", parameters={"as_of": "2018-01-01"}).pk)
+    assert job.state == "succeeded", job.error
+    version = ModelVersion.objects.get(registered_model__name="feedback-topics")
+    assert version.parameters["as_of"] == "2018-01-01"
+    assert version.parameters["rows"] == int((written < "2018-01-01").sum())
+    assert 0 < version.parameters["rows"] < len(written)
