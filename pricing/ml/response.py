@@ -259,10 +259,12 @@ class PriceResponseModel:
         # within transformation: a fixed effect per series (product, location)
         Xd, yd = _demean(X, groups), _demean(y[:, None], groups)[:, 0]
         keep = Xd.std(axis=0) > 1e-9
-        if len(y) - int(keep.sum()) - len(np.unique(groups)) < 1:
+        if len(y) - int(keep.sum()) - len(np.unique(groups)) < 1 or not (np.abs(yd) > 1e-12).any():
             # Saturated (as many coefficients and series effects as weeks, e.g. a marketplace product sold in two
-            # weeks at two prices): it fits exactly, so its "standard errors" are zero and its estimates would
-            # outweigh every real one in the category's pooling. Nothing is identified: the prior fills it in.
+            # weeks at two prices), or the same units every week (a product that sells one unit in the weeks it
+            # sells at all, whatever its price): it fits exactly, so its "standard errors" are zero and its
+            # estimates would outweigh every real one in the category's pooling. Nothing is identified: the prior
+            # fills it in.
             keep = np.zeros_like(keep)
         Xk = Xd[:, keep]
         ridge = 1e-6 * np.eye(Xk.shape[1])

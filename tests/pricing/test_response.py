@@ -153,3 +153,28 @@ def test_a_large_catalogue_is_judged_on_whole_categories(market):
     assert [score for _, score in sampled] in [[score for _, score in run] for run in alone]
     _, whole = select_params(history, candidates=candidates, max_products=12)
     assert [score for _, score in whole] not in [[score for _, score in run] for run in alone]
+
+
+def test_a_product_selling_one_unit_whenever_it_sells_takes_its_categorys_elasticity(market):
+    """Units of 1 in every week it sold (24 weeks), at four prices: a zero residual, not a certain zero elasticity."""
+    history = market.history.copy()
+    category = history["category"].iloc[0]
+    weeks = history["period_start"].sort_values().unique()[:24]
+    ones = pd.DataFrame(
+        {
+            "product": "ONES",
+            "location": "LOC-0",
+            "category": category,
+            "period_start": weeks,
+            "units": 1.0,
+            "price": [1.0, 1.0, 1.2, 1.3, 0.9, 1.0] * 4,
+            "display": 0.0,
+            "feature": 0.0,
+            "discount": 0.0,
+        }
+    )
+    model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(pd.concat([history, ones], ignore_index=True))
+    row = next(r for r in model.elasticities() if r.product == "ONES" and r.location is None)
+    assert row.elasticity == pytest.approx(model.category_means_[(category, "own")], abs=1e-4)
+    assert row.elasticity < -1.0
+    assert row.high - row.low > 0.1
