@@ -32,7 +32,7 @@ def test_analyze_text_keeps_every_readable_row_and_lists_the_others(trained_sent
         ",great product love it,web\r\n"  # no id
         "a1,excellent product love it,web\r\n"  # a repeated id
         "a5,too,many,fields\r\n"
-    ).encode() + b"a6,caf\xe9 ruim,web\r\na7,\xe5\xbe\x88\xe5\xa5\xbd\xe5\x90\x83,web\r\n"
+    ).encode() + b"a6,caf\xe9 ruim,web\r\n a7 ,\xe5\xbe\x88\xe5\xa5\xbd\xe5\x90\x83,web\r\n"
     rows, out, err = _analyze(tmp_path, content)
     version = f"feedback-sentiment:v{trained_sentiment.version}"
     assert rows[0] == ["id", "language", "sentiment", "probability", "topics", "model_version"]
@@ -41,7 +41,7 @@ def test_analyze_text_keeps_every_readable_row_and_lists_the_others(trained_sent
         ["a2", "und", "neutral"],
         ["a3", "und", rows[3][2]],
         ["a1", "en", "positive"],
-        ["a7", "zh", "positive"],
+        [" a7 ", "zh", "positive"],  # an id is exported exactly as given
     ]
     assert rows[3][2] in {"negative", "neutral", "positive"}
     assert rows[2][3] == "1.0000"  # an empty text is neutral for sure

@@ -56,8 +56,8 @@ class Command(BaseCommand):
         first_line: dict[str, int] = {}
         repeated = 0
         for line, row in table.rows:
-            row_id = row["id"].strip()
-            if not row_id:
+            row_id = row["id"]  # exported exactly as given
+            if not row_id.strip():
                 rejected.append((line, "id", "id is empty"))
                 continue
             repeated += row_id in first_line
