@@ -5,7 +5,8 @@ Mapping (natural keys in brackets):
 - ``brands.csv`` (brand, name) -> catalog.Product [sku ``DOM-OJ-<brand>``] in the category
   "refrigerated orange juice".
 - ``stores.csv`` (STORE + demographics) -> inventory.Location [code ``DOM-<store>``], kind store, the
-  demographic columns (lower-cased) in ``attributes``.
+  demographic columns (lower-cased) in ``attributes``, with ``country`` US (Chicago-area stores: the demand
+  forecast's holiday calendar).
 - ``oj_store_brand_week.csv.gz`` (one row per store, brand and week) ->
   inventory.SalesObservation [product, location, period_start]: ``period_start`` = Thursday 1989-09-14
   + 7·(week − 1) days, 7 days long; ``units`` = exp(logmove) rounded to a whole number (the source is
@@ -49,6 +50,7 @@ STORES = "stores.csv"
 WEEKS = "oj_store_brand_week.csv.gz"
 WEEK_ONE = date(1989, 9, 14)
 CATEGORY_NAME = "refrigerated orange juice"
+COUNTRY = "US"  # Dominick's Finer Foods: Chicago-area stores
 PRICE_PLACES = Decimal("0.0001")
 FEATURE_THRESHOLD = 0.5
 PRICE_NOTE = "Dominick's weekly shelf price ($/oz)"
@@ -179,7 +181,7 @@ def _stores(report: ImportReport, directory: Path, encoding: str) -> dict[int, i
                     "code": location_code(store),
                     "name": f"Dominick's store {store}",
                     "kind": Location.Kind.STORE,
-                    "attributes": {"source": "dominicks", "store": store, **attributes},
+                    "attributes": {"source": "dominicks", "store": store, "country": COUNTRY, **attributes},
                 },
             )
         )

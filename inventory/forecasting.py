@@ -12,9 +12,10 @@ Where demand comes from (decided here, documented for planners):
   is missing, not zero. Only periods that ended before ``as_of`` are used (a week straddling as-of is out).
 
 Covariates: price (POS row price, else the order lines' mean unit price, else PriceHistory in force),
-promotions (POS flags and pricing.Promotion rows by kind), holidays (computed, country
-``ECOMOPS_HOLIDAY_COUNTRY``, default BR), calendar. Competing prices enter as the price relative to the mean
-price of the same category at the same location in the same period.
+promotions (POS flags and pricing.Promotion rows by kind), holidays (computed with the calendar of the location's
+``attributes["country"]``, US or BR: US for Dominick's Chicago-area stores; else ``ECOMOPS_HOLIDAY_COUNTRY``,
+default BR), calendar. Competing prices enter as the price relative to the mean price of the same category at the
+same location in the same period.
 
 The horizon's prices and promotions are the plan: the PriceHistory and Promotion rows in force over it, as the
 forecast_demand contract allows ("planned prices and promotions for the horizon may be used; sales on or after
@@ -73,6 +74,11 @@ PROMO_KINDS = ("display", "feature", "discount")
 def _start_of(day: date) -> datetime:
     tz = timezone.get_current_timezone() if settings.USE_TZ else UTC
     return datetime.combine(day, time.min).replace(tzinfo=tz)
+
+
+def holiday_country() -> str:
+    """The holiday calendar of series whose location names no country of its own (``attributes["country"]``)."""
+    return getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
 
 
 def web_location() -> Location:
@@ -342,9 +348,16 @@ def demand_data(*, as_of: date, horizon: int) -> list[DemandData]:
         future["price"] = _future_prices(future, history)
         columns = ["series_id", "ds", "price", *[f"promo_{k}" for k in PROMO_KINDS]]
         categories = dict(Product.objects.filter(pk__in=series["product_id"].unique()).values_list("pk", "category_id"))
+        countries = {
+            pk: str((attributes or {}).get("country") or "")
+            for pk, attributes in Location.objects.filter(pk__in=series["location_id"].unique()).values_list(
+                "pk", "attributes"
+            )
+        }
         static = series.assign(
-            group=series["location_id"].astype(str) + "/" + series["product_id"].map(categories).astype(str)
-        )[["series_id", "group"]]
+            group=series["location_id"].astype(str) + "/" + series["product_id"].map(categories).astype(str),
+            country=series["location_id"].map(countries).fillna(""),
+        )[["series_id", "group", "country"]]
         out.append(
             DemandData(
                 period_days=period_days,
@@ -411,7 +424,7 @@ def demand_forecast_train(
     datasets = demand_data(as_of=as_of, horizon=horizon)
     if not datasets:
         raise ValueError(f"no demand history before {as_of}: import orders or point-of-sale data first")
-    country = getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
+    country = holiday_country()
     results, artifacts, pieces = [], {}, []
     for k, data in enumerate(datasets):
         freq = "D" if data.period_days == 1 else "W"
@@ -494,7 +507,7 @@ def demand_forecast_score(
     datasets = demand_data(as_of=as_of, horizon=horizon)
     if not datasets:
         raise ValueError(f"no demand history before {as_of}: import orders or point-of-sale data first")
-    country = getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
+    country = holiday_country()
     pieces, series = [], 0
     for data in datasets:
         freq = "D" if data.period_days == 1 else "W"

@@ -33,6 +33,9 @@ def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     return last - timedelta(days=(last.weekday() - weekday) % 7)
 
 
+HOLIDAY_COUNTRIES = ("US", "BR")  # the calendars below; any other code reads as US
+
+
 def holidays(year: int, country: str = "US") -> list[date]:
     """Demand-relevant holidays of a year."""
     if country.upper() == "BR":

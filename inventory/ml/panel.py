@@ -5,7 +5,8 @@ flags, ``holiday``...), ``future`` with ``series_id, ds`` and the same covariate
 prices and promotions; a covariate given as NaN in every row of a series' ``future`` is not known ahead for that
 series, ``Panel.unknown``, while a period with no row is merely unrecorded), and optionally ``static`` with
 ``series_id, group`` (products that compete, e.g. the same category at the same location: relative price is
-computed within a group and period).
+computed within a group and period) and ``country`` (the series' holiday calendar, e.g. its store's country; empty
+or unsupported: ``build_panel``'s ``country``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .calendar import holiday_flags
+from .calendar import HOLIDAY_COUNTRIES, holiday_flags
 
 RESERVED = ("series_id", "ds", "y")
 
@@ -118,8 +119,11 @@ def build_panel(
                 if (flags := (given > 0) & (blank == given)).any():
                     unknown[name] = flags
     if "holiday" not in covariates:
-        flags = holiday_flags(dates, freq=freq, country=country)
-        covariates["holiday"] = np.broadcast_to(flags, (len(series_ids), len(dates))).astype(float)
+        countries = _countries(static, series_ids, default=country)
+        holiday = np.empty((len(series_ids), len(dates)))
+        for code in dict.fromkeys(countries):
+            holiday[countries == code] = holiday_flags(dates, freq=freq, country=code)
+        covariates["holiday"] = holiday
 
     groups = None
     if static is not None and "group" in static.columns:
@@ -168,3 +172,12 @@ def panel_to_long(panel: Panel, columns: dict[str, np.ndarray], *, start: int) -
     for name, values in columns.items():
         frame[name] = np.asarray(values, dtype=float).reshape(-1)
     return frame
+
+
+def _countries(static: pd.DataFrame | None, series_ids: np.ndarray, *, default: str) -> np.ndarray:
+    """Each series' holiday calendar: ``static``'s ``country`` when it names a supported one, else ``default``."""
+    given = {}
+    if static is not None and "country" in static.columns:
+        given = dict(zip(static["series_id"], static["country"], strict=False))
+    codes = [str(given.get(sid) or "").upper() for sid in series_ids]
+    return np.array([code if code in HOLIDAY_COUNTRIES else default for code in codes], dtype=object)

@@ -38,7 +38,7 @@ def test_imports_brands_stores_weeks_prices_and_promotions(tmp_path):
     assert (store.kind, store.name, store.attributes) == (
         Location.Kind.STORE,
         "Dominick's store 2",
-        {"source": "dominicks", "store": 2, "age60": 0.23, "income": 10.55},
+        {"source": "dominicks", "store": 2, "country": "US", "age60": 0.23, "income": 10.55},
     )
     assert Location.objects.count() == 2
 

@@ -87,6 +87,19 @@ def test_easter_and_holiday_flags():
     assert holiday_flags(dates, freq="W", country="US").tolist() == [1.0, 1.0, 0.0]
 
 
+def test_panel_holidays_follow_each_series_country():
+    # the week from 3 Mar 2019 holds Carnival (Brazil), the week from 30 Jun 2019 the 4th of July (US)
+    history = pd.DataFrame(
+        {"series_id": ["a", "b", "c", "d"] * 2, "ds": ["2019-03-03"] * 4 + ["2019-06-30"] * 4, "y": 1.0}
+    )
+    static = pd.DataFrame({"series_id": ["a", "b", "c"], "group": "g", "country": ["us", "BR", "XX"]})
+    panel = build_panel(history, static=static, freq="W", country="BR")
+    holiday = panel.covariates["holiday"]
+    # "XX" (no such calendar) and a series without a static row take the default
+    assert holiday[:, [0, -1]].tolist() == [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+    assert build_panel(history, freq="W", country="US").covariates["holiday"][:, [0, -1]].tolist() == [[0.0, 1.0]] * 4
+
+
 def _toy_history(n_series=6, weeks=60, seed=0):
     rng = np.random.default_rng(seed)
     rows = []

@@ -12,8 +12,10 @@ import pytest
 from django.core.management import call_command
 
 from ingest.dominicks import dominicks_import, location_code, product_sku, week_start
-from inventory.forecasting import demand_data
-from inventory.models import SalesObservation
+from inventory.forecasting import demand_data, holiday_country
+from inventory.ml.calendar import holiday_flags
+from inventory.ml.panel import build_panel
+from inventory.models import Location, SalesObservation
 from pricing.models import PriceHistory, Promotion
 
 HISTORY_WEEKS = 40  # weeks 1..40 before the cut; 41..50 are "later weeks"
@@ -173,3 +175,30 @@ def test_an_import_of_later_weeks_gives_the_horizon_their_prices_and_deals_as_th
     assert weeks["price"].tolist() == [0.04, 0.03, 0.04]
     assert weeks["promo_display"].tolist() == [0.0, 1.0, 0.0]
     assert weeks["promo_feature"].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_dominicks_stores_forecast_with_the_us_holiday_calendar(db, tmp_path):
+    # given: Dominick's (Chicago-area) stores imported; the default calendar is Brazil's
+    _import(tmp_path, "history", HISTORY_WEEKS)
+    assert holiday_country() == "BR"
+    # when: the forecast's panel is built
+    (data,) = demand_data(as_of=AS_OF, horizon=4)
+    panel = build_panel(
+        data.history, future=data.future, horizon=4, static=data.static, freq="W", country=holiday_country()
+    )
+    # then: every series has the US holidays (the horizon's second week holds the 4th of July), not Brazil's
+    us, br = (holiday_flags(panel.dates, freq="W", country=c) for c in ("US", "BR"))
+    assert us[panel.n_history + 1] == 1.0 and br[panel.n_history + 1] == 0.0
+    assert (panel.covariates["holiday"] == us).all()
+    # and: a store that names no country has the default calendar
+    store = Location.objects.get(code=location_code(8))
+    store.attributes = {k: v for k, v in store.attributes.items() if k != "country"}
+    store.save(update_fields=["attributes"])
+    (data,) = demand_data(as_of=AS_OF, horizon=4)
+    panel = build_panel(
+        data.history, future=data.future, horizon=4, static=data.static, freq="W", country=holiday_country()
+    )
+    at_store8 = data.static.set_index("series_id")["country"].eq("").reindex(panel.series_ids).to_numpy()
+    assert at_store8.sum() == 2
+    assert (panel.covariates["holiday"][at_store8] == br).all()
+    assert (panel.covariates["holiday"][~at_store8] == us).all()
