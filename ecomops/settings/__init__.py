@@ -263,6 +263,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 ECOMOPS_TORCH_DEVICE = env("ECOMOPS_TORCH_DEVICE")
+# Holiday calendar of demand forecasts for locations whose attributes name no "country" (US or BR).
+ECOMOPS_HOLIDAY_COUNTRY = env("ECOMOPS_HOLIDAY_COUNTRY", default="BR")
 
 # --- Security (production: DEBUG off) ---------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
