@@ -297,16 +297,23 @@ def _macro_f1(model, rows: pd.DataFrame) -> float:
     return round(float(f1_score(rows.label, predicted, average="macro")), 4)
 
 
-def _promote(*, version: ModelVersion, candidate, test: pd.DataFrame, min_unseen: int = 50) -> bool:
-    """Activate the candidate when it beats the active version on the same held-out rows.
+def _promotion_note(*, candidate, metrics: dict, test: pd.DataFrame, min_unseen: int = 50) -> str | None:
+    """Why the candidate should become active, or None when it should not: it must beat the active version on
+    the same held-out rows.
 
     When reviews arrived after the active version was trained, both are scored on the held-out rows it has never
     seen (the stored metrics were measured on different data, so comparing them would keep an old model that
     knows nothing of a newly imported language); otherwise the stored held-out metrics are compared."""
     incumbent = active_model_version(SENTIMENT_SPEC.name)
-    unseen = test[pd.to_datetime(test.stored_at, utc=True) > incumbent.created_at] if incumbent else test.iloc[:0]
-    if incumbent is None or incumbent.pk == version.pk or len(unseen) < min_unseen:
-        return model_version_promote_if_better(version=version)
+    new = metrics.get("macro_f1")
+    if incumbent is None:
+        return f"automatic: macro_f1 {new} beats nothing"
+    unseen = test[pd.to_datetime(test.stored_at, utc=True) > incumbent.created_at]
+    if len(unseen) < min_unseen:
+        old = (incumbent.metrics or {}).get("macro_f1")
+        if new is None or (old is not None and new <= old):
+            return None
+        return f"automatic: macro_f1 {new} beats v{incumbent.version} ({old})"
     try:
         old = _macro_f1(_loaded(incumbent), unseen)
     except Exception as exc:  # noqa: BLE001 - an unloadable incumbent (library upgrade, lost file) loses
@@ -314,14 +321,12 @@ def _promote(*, version: ModelVersion, candidate, test: pd.DataFrame, min_unseen
         old = None
     new = _macro_f1(candidate, unseen)
     if old is not None and new < old:
-        return False
+        return None
     before = "could not be loaded" if old is None else f"macro_f1 {old}"
-    model_version_activate(
-        version=version,
-        note=f"automatic: macro_f1 {new} vs v{incumbent.version} {before} on {len(unseen)} held-out reviews "
-        "stored after it was trained",
+    return (
+        f"automatic: macro_f1 {new} vs v{incumbent.version} {before} on {len(unseen)} held-out reviews "
+        "stored after it was trained"
     )
-    return True
 
 
 def sentiment_train(
@@ -338,9 +343,9 @@ def sentiment_train(
     register them, and activate whichever beats the active version on the held-out reviews.
 
     Each model is measured on the held-out part (per language: the latest 20 % of dated reviews, a fixed 20 % of
-    undated ones) after fitting on the rest; with ``refit`` the registered artifact is then fitted again on every
-    row with the settings chosen on the training part (the metrics stay those of the held-out measurement), so
-    the model that scores texts has seen all the labelled data. ``rescore``: re-score stored reviews (as a job)
+    undated ones) after fitting on the rest; with ``refit`` the artifact of a version that is activated is then
+    fitted again on every row with the settings chosen on the training part (the metrics stay those of the held-out
+    measurement), so the model that scores texts has seen all the labelled data. ``rescore``: re-score stored reviews (as a job)
     when a version is activated."""
     progress = progress or (lambda pct, msg: None)
     frame = sentiment_training_frame(until=until)
@@ -361,6 +366,18 @@ def sentiment_train(
     deployed: dict[str, object] = {}
     builders = {"linear": LinearSentimentModel, "neural": NeuralSentimentModel, "ensemble": None}
     everything = (frame.text.tolist(), frame.label.tolist(), frame.language.tolist())
+
+    def refitted(name: str):
+        """The model fitted again on every row (once per run; the ensemble averages the refitted members)."""
+        if name not in deployed:
+            if name == "linear":
+                deployed[name] = fitted["linear"].refit(*everything)
+            elif name == "neural":
+                deployed[name] = NeuralSentimentModel(SentimentParams(), shared=refitted("linear")).fit(*everything)
+            else:
+                deployed[name] = EnsembleSentimentModel([refitted("linear"), refitted("neural")])
+        return deployed[name]
+
     for step, name in enumerate(algorithms):
         if name not in builders:
             raise ValueError(f"unknown algorithm {name!r}; choose from {sorted(builders)}")
@@ -380,17 +397,14 @@ def sentiment_train(
         if getattr(model, "calibration_", None):
             metrics["calibration"] = model.calibration_  # temperature and ECE before/after, per language
         metrics["train_rows"] = len(train)
+        note = _promotion_note(candidate=model, metrics=metrics, test=test)
         artifact = model
-        if refit and len(test):
+        # only a version about to serve is refitted: a candidate that lost keeps its training-part fit (the torch
+        # network's refit alone took ten minutes on 27k reviews)
+        if refit and len(test) and note is not None:
             progress(10 + int(80 * (step + 0.5) / len(algorithms)), f"refitting {name} on all {len(frame)} reviews")
-            if name == "linear":
-                artifact = model.refit(*everything)
-            elif name == "neural":
-                artifact = NeuralSentimentModel(SentimentParams(), shared=deployed.get("linear")).fit(*everything)
-            else:
-                artifact = EnsembleSentimentModel([deployed["linear"], deployed["neural"]])
+            artifact = refitted(name)
             metrics["deployed_rows"] = len(frame)
-        deployed[name] = artifact
         trained = TrainedModel(
             algorithm=model.algorithm,
             artifact=artifact,
@@ -406,16 +420,17 @@ def sentiment_train(
             device=getattr(model, "device_used_", "cpu"),
         )
         version = model_version_register(spec=SENTIMENT_SPEC, trained=trained, job=job)
-        promoted = _promote(version=version, candidate=model, test=test)
+        if note is not None:
+            model_version_activate(version=version, note=note)
         logger.info(
             "trained %s v%d (%s): %s promoted=%s",
             SENTIMENT_SPEC.name,
             version.version,
             name,
             metrics["macro_f1"],
-            promoted,
+            note is not None,
         )
-        if promoted and rescore:
+        if note is not None and rescore:
             sentiment_rescore_schedule()
         versions.append(version)
     return versions

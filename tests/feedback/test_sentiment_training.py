@@ -59,3 +59,15 @@ def test_a_model_for_newly_imported_languages_replaces_one_that_never_saw_them(d
     assert second.promotion_note.startswith("automatic: macro_f1 ")
     assert f"vs v{first.version} macro_f1 " in second.promotion_note
     assert second.promotion_note.endswith("held-out reviews stored after it was trained")
+
+
+def test_only_a_version_that_is_activated_is_refitted_on_every_row(db):
+    corpus_reviews(copies=3)
+    (first,) = sentiment_train(algorithms=("linear",), rescore=False)
+    (again,) = sentiment_train(algorithms=("linear",), rescore=False)  # same rows: the same score does not win
+    first.refresh_from_db()
+    again.refresh_from_db()
+    assert (first.status, again.status) == ("active", "candidate")
+    assert again.metrics["macro_f1"] == first.metrics["macro_f1"]
+    assert (first.parameters["refit_on_all_rows"], again.parameters["refit_on_all_rows"]) == (True, False)
+    assert (first.metrics["deployed_rows"], "deployed_rows" in again.metrics) == (180, False)
