@@ -56,8 +56,7 @@ class EaseRecommender:
         counts = frame.groupby(item_col)[user_col].nunique().sort_values(ascending=False, kind="stable")
         items = np.sort(counts.index[: self.max_items].to_numpy())
         data = Interactions.from_frame(frame, user_col=user_col, item_col=item_col, items=items)
-        gram = (data.matrix.T @ data.matrix).toarray().astype(np.float64)
-        self.weights_ = _ease_solve(gram, self.l2, self.device).astype(np.float32)
+        self.weights_ = _ease_weights((data.matrix.T @ data.matrix).tocsr(), self.l2, self.device)
         self.items_ = data.items
         self.item_index_ = pd.Index(self.items_)
         self.popularity_ = np.asarray(data.matrix.sum(axis=0)).ravel()
@@ -103,6 +102,26 @@ class EaseRecommender:
             out[start : start + batch] = top
             out_scores[start : start + batch] = np.take_along_axis(scores, top, axis=1)
         return (out, out_scores) if return_scores else out
+
+
+def _ease_weights(gram: sparse.csr_matrix, l2: float, device: str) -> np.ndarray:
+    """EASE's B (float32) from the sparse item x item Gram matrix, solved only over the items that share a user
+    with another item.
+
+    An item no user bought together with anything else has a Gram row and column that are zero off the diagonal:
+    (G + l2 I) is block diagonal, its inverse keeps that item apart, and its row and column of B are exactly zero.
+    On a marketplace that is most of the catalogue (a 15x Olist copy: 2,312 of 23,257 items share a user), and
+    inverting the whole matrix took 13.6 GB and tens of minutes for the 20,000 items kept.
+    """
+    off_diagonal = gram.copy()
+    off_diagonal.setdiag(0)
+    off_diagonal.eliminate_zeros()
+    linked = np.flatnonzero(np.diff(off_diagonal.indptr) > 0)
+    weights = np.zeros(gram.shape, dtype=np.float32)
+    if len(linked):
+        block = gram[linked][:, linked].toarray().astype(np.float64)
+        weights[np.ix_(linked, linked)] = _ease_solve(block, l2, device).astype(np.float32)
+    return weights
 
 
 def _ease_solve(gram: np.ndarray, l2: float, device: str) -> np.ndarray:
