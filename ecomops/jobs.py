@@ -284,6 +284,25 @@ def job_wait_background(*, job_id: int, timeout: float | None = None) -> bool:
     return not thread.is_alive()
 
 
+def job_wait_all_background(*, announce=None) -> int:
+    """Wait for every job running in a background thread of this process (a management command's last step);
+    returns how many there were. ``announce`` gets one line before the wait when there is any."""
+    waited: set[int] = set()
+    while True:  # a job may start another (a training that activates a version starts its re-scoring)
+        pending = {
+            job_id: t for job_id, t in list(_background_threads.items()) if t.is_alive() and job_id not in waited
+        }
+        if not pending:
+            return len(waited)
+        if announce is not None:
+            kinds = dict(JobRun.objects.filter(pk__in=pending).values_list("pk", "kind"))
+            listed = ", ".join(f"{kinds.get(job_id, '?')} (job {job_id})" for job_id in sorted(pending))
+            announce(f"waiting for {len(pending)} background job(s) to finish: {listed}")
+        for job_id, thread in pending.items():
+            thread.join()
+            waited.add(job_id)
+
+
 def _claim_is_alive(job: JobRun, *, now) -> bool:
     """Whether the process holding ``job``'s claim may still be running it."""
     host, _, pid = job.worker.rpartition(":")

@@ -52,3 +52,25 @@ def test_job_runs_inline_when_background_is_off(settings, gated_kind):
     job.refresh_from_db()
     assert (job.state, job.result) == ("succeeded", {"answer": 7})
     assert seen["thread"] == threading.current_thread().name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_process_waits_for_the_jobs_it_set_off_in_the_background(settings, gated_kind):
+    """manage.py's last step: a re-scoring set off by a command would otherwise die with the process."""
+    from ecomops.jobs import job_wait_all_background
+
+    gate, _ = gated_kind
+    settings.ECOMOPS_EAGER_JOBS_IN_BACKGROUND = True
+    job = job_start(kind="test:gated", parameters={"answer": 1}, requested_via="test")
+    lines = []
+
+    def announce(line):  # the job waits at its gate until the announcement is made: no race on the database
+        lines.append(line)
+        gate.set()
+
+    assert job_wait_all_background(announce=announce) == 1
+
+    assert lines == [f"waiting for 1 background job(s) to finish: test:gated (job {job.pk})"]
+    job.refresh_from_db()
+    assert (job.state, job.result) == ("succeeded", {"answer": 1})
+    assert job_wait_all_background(announce=lines.append) == 0 and len(lines) == 1
