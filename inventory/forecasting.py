@@ -78,7 +78,7 @@ def _start_of(day: date) -> datetime:
 
 def holiday_country() -> str:
     """The holiday calendar of series whose location names no country of its own (``attributes["country"]``)."""
-    return getattr(settings, "ECOMOPS_HOLIDAY_COUNTRY", "BR")
+    return settings.ECOMOPS_HOLIDAY_COUNTRY
 
 
 def web_location() -> Location:
@@ -218,9 +218,9 @@ def _disjoint_runs(promos: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _planned_covariates(grid: pd.DataFrame, *, period_days: int) -> pd.DataFrame:
     """Price in force (PriceHistory) and promotion flags per grid row. Adds ``planned_price`` (NaN: none in
-    force), ``planned_<kind>`` (0 / 1) and ``promotions_known``: whether any promotion of the rows overlaps the grid at the row's location or everywhere (a location that
-    plans its promotions here: no promotion planned means none)."""
-
+    force), ``planned_<kind>`` (0 / 1) and ``promotions_known``: whether any promotion of the rows overlaps the
+    grid at the row's location or everywhere (a location that plans its promotions here: no promotion planned
+    means none)."""
     from pricing.models import PriceHistory, Promotion
 
     product_ids = grid["product_id"].unique().tolist()

@@ -181,10 +181,7 @@ class PriceResponseModel:
         columns: dict[str, np.ndarray] = {"own": rows["log_price"].to_numpy()}
         lookup = self._lookup()
         subs = self.substitutes_.get(product, [])
-        if "_price_at" in rows.columns:
-            price_at, promo_at = rows["_price_at"].to_numpy(), rows["_promo_at"].to_numpy()
-        else:
-            price_at, promo_at = self._positions(rows)
+        price_at, promo_at = rows["_price_at"].to_numpy(), rows["_promo_at"].to_numpy()  # from ``_positions``
         for sub in subs:
             j = lookup["price_column"].get(sub)
             values = np.full(len(rows), np.nan)

@@ -110,25 +110,29 @@ def test_select_params_reports_every_candidate(market):
     assert best == max(scored, key=lambda item: item[1])[0]
 
 
-def test_a_saturated_product_neither_claims_certainty_nor_drags_its_category(market):
-    """A marketplace product sold in two weeks at two prices fits exactly (zero residual, zero 'standard error'):
-    it must not set the category's elasticity, and it takes the category's, with the category's uncertainty."""
-    history = market.history.copy()
-    category = history["category"].iloc[0]
-    weeks = history["period_start"].sort_values().unique()[:2]
-    odd = pd.DataFrame(
+def _one_store_product(history: pd.DataFrame, name: str, *, units: list, price: list) -> pd.DataFrame:
+    """Weekly rows of an extra product at LOC-0 in the first category, from the history's first week on."""
+    return pd.DataFrame(
         {
-            "product": "ODD",
+            "product": name,
             "location": "LOC-0",
-            "category": category,
-            "period_start": weeks,
-            "units": [100.0, 1.0],
-            "price": [1.0, 1.1],  # an exact fit says elasticity -48
+            "category": history["category"].iloc[0],
+            "period_start": history["period_start"].sort_values().unique()[: len(units)],
+            "units": units,
+            "price": price,
             "display": 0.0,
             "feature": 0.0,
             "discount": 0.0,
         }
     )
+
+
+def test_a_saturated_product_neither_claims_certainty_nor_drags_its_category(market):
+    """A marketplace product sold in two weeks at two prices fits exactly (zero residual, zero 'standard error'):
+    it must not set the category's elasticity, and it takes the category's, with the category's uncertainty."""
+    history = market.history.copy()
+    category = history["category"].iloc[0]
+    odd = _one_store_product(history, "ODD", units=[100.0, 1.0], price=[1.0, 1.1])  # exact fit: elasticity -48
     model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(pd.concat([history, odd], ignore_index=True))
     without = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(history)
     # (ODD is a substitute of its neighbours now, so their fits move a little; before the fix: -2.22 against -2.52)
@@ -159,20 +163,7 @@ def test_a_product_selling_one_unit_whenever_it_sells_takes_its_categorys_elasti
     """Units of 1 in every week it sold (24 weeks), at four prices: a zero residual, not a certain zero elasticity."""
     history = market.history.copy()
     category = history["category"].iloc[0]
-    weeks = history["period_start"].sort_values().unique()[:24]
-    ones = pd.DataFrame(
-        {
-            "product": "ONES",
-            "location": "LOC-0",
-            "category": category,
-            "period_start": weeks,
-            "units": 1.0,
-            "price": [1.0, 1.0, 1.2, 1.3, 0.9, 1.0] * 4,
-            "display": 0.0,
-            "feature": 0.0,
-            "discount": 0.0,
-        }
-    )
+    ones = _one_store_product(history, "ONES", units=[1.0] * 24, price=[1.0, 1.0, 1.2, 1.3, 0.9, 1.0] * 4)
     model = PriceResponseModel(PriceResponseParams(fourier_order=0)).fit(pd.concat([history, ones], ignore_index=True))
     row = next(r for r in model.elasticities() if r.product == "ONES" and r.location is None)
     assert row.elasticity == pytest.approx(model.category_means_[(category, "own")], abs=1e-4)
