@@ -147,7 +147,9 @@ def evaluate(name: str, frame: pd.DataFrame, *, split: str, l2: float | None, de
     data = Interactions.from_frame(train[train["user"].isin(users)], items=model.items_)
     positions = model.recommend_many(data.matrix, n=K)
     row_of = {u: i for i, u in enumerate(data.users)}
-    ease_recs = {u: list(model.items_[positions[row_of[u]]]) if u in row_of else pop_recs[u] for u in relevant}
+    ease_recs = {
+        u: list(model.items_[(p := positions[row_of[u]])[p >= 0]]) if u in row_of else pop_recs[u] for u in relevant
+    }
     elapsed = time.perf_counter() - started
     results[f"EASE (l2={chosen_l2:g})"] = (ranking_metrics(ease_recs, relevant, k=K, n_items=n_items), elapsed)
 

@@ -623,7 +623,7 @@ def recommendations_train_and_store(
         pop = {u: [i for i in top if i not in seen.get(u, set())][:10] for u in relevant}
         pos = backtest.recommend_many(data.matrix, n=10)
         row_of = {u: i for i, u in enumerate(data.users)}
-        ease = {u: list(backtest.items_[pos[row_of[u]]]) if u in row_of else pop[u] for u in relevant}
+        ease = {u: _ranked_items(backtest, pos[row_of[u]]) if u in row_of else pop[u] for u in relevant}
         scored = ranking_metrics(ease, relevant, n_items=n_items)
         baseline = ranking_metrics(pop, relevant, n_items=n_items)
         metrics.update({k: v for k, v in scored.items()})
@@ -652,7 +652,9 @@ def recommendations_train_and_store(
         return RecommendationsResult(0, 0, 0, version.version, False, metrics)
 
     data = Interactions.from_frame(interactions, items=model.items_)
-    positions, scores = model.recommend_many(data.matrix, n=STORED_RECOMMENDATIONS, return_scores=True)
+    positions, scores = model.recommend_many(
+        data.matrix, n=STORED_RECOMMENDATIONS, return_scores=True, fill_popular=False
+    )
     recs = []
     for row, customer_id in enumerate(data.users):
         rank = 0
@@ -695,6 +697,11 @@ def recommendations_train_and_store(
         PopularProduct.objects.bulk_create(popular, batch_size=5000)
     logger.info("recommendations v%d: %d customer rows, %d pairs", version.version, len(recs), len(assoc))
     return RecommendationsResult(len(data.users), len(model.items_), len(assoc), version.version, True, metrics)
+
+
+def _ranked_items(model, positions: np.ndarray) -> list:
+    """The item ids at ``positions`` of a ``recommend_many`` row, its empty places (-1) left out."""
+    return list(model.items_[positions[positions >= 0]])
 
 
 def _popular_rows(interactions: pd.DataFrame, *, overall: int = 50, per_category: int = 20) -> list[PopularProduct]:

@@ -56,19 +56,24 @@ class EaseRecommender:
         counts = frame.groupby(item_col)[user_col].nunique().sort_values(ascending=False, kind="stable")
         items = np.sort(counts.index[: self.max_items].to_numpy())
         data = Interactions.from_frame(frame, user_col=user_col, item_col=item_col, items=items)
-        self.weights_ = _ease_weights((data.matrix.T @ data.matrix).tocsr(), self.l2, self.device)
+        self.linked_, self.weights_ = _ease_weights((data.matrix.T @ data.matrix).tocsr(), self.l2, self.device)
         self.items_ = data.items
         self.item_index_ = pd.Index(self.items_)
         self.popularity_ = np.asarray(data.matrix.sum(axis=0)).ravel()
+        self.popular_order_ = np.argsort(-self.popularity_, kind="stable")  # ties: lower position first
+        self.linked_row_ = np.full(len(self.items_), -1, dtype=np.int64)  # item position -> row of B, or -1
+        self.linked_row_[self.linked_] = np.arange(len(self.linked_))
         return self
 
     def scores(self, history_items) -> np.ndarray:
         """Scores of every model item for a user who interacted with ``history_items`` (unknown ids ignored)."""
+        scores = np.zeros(len(self.items_), dtype=np.float32)
         pos = self.item_index_.get_indexer(np.asarray(list(history_items)))
-        pos = pos[pos >= 0]
-        if len(pos) == 0:
-            return np.zeros(len(self.items_), dtype=np.float32)
-        return self.weights_[pos].sum(axis=0)
+        rows = self.linked_row_[pos[pos >= 0]]
+        rows = rows[rows >= 0]
+        if len(rows):
+            scores[self.linked_] = self.weights_[rows].sum(axis=0)
+        return scores
 
     def recommend(self, history_items, *, n: int = 10, exclude=None) -> list[tuple[object, float]]:
         """Top-``n`` (item, score), never an item of the history or of ``exclude``; cold users get popular items."""
@@ -82,46 +87,87 @@ class EaseRecommender:
         return [(self.items_[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def recommend_many(
-        self, matrix: sparse.csr_matrix, *, n: int = 10, batch: int = 2048, return_scores: bool = False
+        self,
+        matrix: sparse.csr_matrix,
+        *,
+        n: int = 10,
+        batch: int = 2048,
+        return_scores: bool = False,
+        fill_popular: bool = True,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` item positions for every row of a user x model-item matrix, seen items excluded (their
-        positions come last with score -inf when a row has fewer than ``n`` unseen items)."""
-        n = min(n, matrix.shape[1])
-        out = np.zeros((matrix.shape[0], n), dtype=np.int64)
-        out_scores = np.zeros((matrix.shape[0], n), dtype=np.float32)
-        for start in range(0, matrix.shape[0], batch):
-            block = matrix[start : start + batch]
-            scores = np.asarray(block @ self.weights_)
-            scores[block.nonzero()] = -np.inf
-            if n < scores.shape[1]:
-                part = np.argpartition(-scores, kth=n - 1, axis=1)[:, :n]
-            else:
-                part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-            order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(part, order, axis=1)
-            out[start : start + batch] = top
-            out_scores[start : start + batch] = np.take_along_axis(scores, top, axis=1)
+        """Top-``n`` item positions for every row of a user x model-item matrix, seen items excluded.
+
+        Items with a positive score come first, by score (ties by position); with ``fill_popular`` the rest of the
+        ``n`` places go to the most popular unseen items (score 0: no evidence for this user). Places left empty
+        hold position -1 with score -inf.
+
+        Only the items that share a user with another item (``linked_``) can score: the others' columns of B are
+        zero. So the scores are a users x linked product and the top-``n`` search runs over those columns alone
+        (a 15x Olist copy: 2,312 of 20,000 items).
+        """
+        matrix = sparse.csr_matrix(matrix)
+        n_users, n_items = matrix.shape
+        out = np.full((n_users, n), -1, dtype=np.int64)
+        out_scores = np.full((n_users, n), -np.inf, dtype=np.float32)
+        linked = self.linked_
+        if len(linked):
+            on_linked = matrix[:, linked].tocsr()
+            active = np.flatnonzero(np.diff(on_linked.indptr) > 0)  # users with an item that can score others
+            k = min(n, len(linked))
+            for start in range(0, len(active), batch):
+                rows = active[start : start + batch]
+                block = on_linked[rows]
+                scores = np.asarray(block @ self.weights_, dtype=np.float32)
+                scores[block.nonzero()] = -np.inf
+                scores[scores <= 0] = -np.inf  # no evidence: left to the popularity fill below
+                part = np.argpartition(-scores, kth=k - 1, axis=1)[:, :k] if k < scores.shape[1] else None
+                if part is None:
+                    part = np.tile(np.arange(scores.shape[1]), (len(rows), 1))
+                part_scores = np.take_along_axis(scores, part, axis=1)
+                order = np.lexsort((part, -part_scores), axis=1)
+                top = np.take_along_axis(part, order, axis=1)
+                top_scores = np.take_along_axis(part_scores, order, axis=1)
+                out[rows, :k] = np.where(np.isfinite(top_scores), linked[top], -1)
+                out_scores[rows, :k] = top_scores
+        if fill_popular:
+            self._fill_popular(matrix, out, out_scores)
         return (out, out_scores) if return_scores else out
 
+    def _fill_popular(self, matrix: sparse.csr_matrix, out: np.ndarray, out_scores: np.ndarray) -> None:
+        """Complete each row's free places (-1) with its most popular unseen, not yet chosen items (score 0)."""
+        n = out.shape[1]
+        need = np.flatnonzero((out < 0).any(axis=1))
+        indptr, indices = matrix.indptr, matrix.indices
+        for row in need:
+            chosen = out[row][out[row] >= 0]
+            blocked = set(indices[indptr[row] : indptr[row + 1]].tolist()) | set(chosen.tolist())
+            slot = len(chosen)
+            candidates = self.popular_order_[: n + len(blocked)]
+            for position in candidates:
+                if slot == n:
+                    break
+                if int(position) not in blocked:
+                    out[row, slot] = position
+                    out_scores[row, slot] = 0.0
+                    slot += 1
 
-def _ease_weights(gram: sparse.csr_matrix, l2: float, device: str) -> np.ndarray:
-    """EASE's B (float32) from the sparse item x item Gram matrix, solved only over the items that share a user
-    with another item.
+
+def _ease_weights(gram: sparse.csr_matrix, l2: float, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """The items that share a user with another item (positions, sorted) and EASE's B over them (float32).
 
     An item no user bought together with anything else has a Gram row and column that are zero off the diagonal:
     (G + l2 I) is block diagonal, its inverse keeps that item apart, and its row and column of B are exactly zero.
-    On a marketplace that is most of the catalogue (a 15x Olist copy: 2,312 of 23,257 items share a user), and
-    inverting the whole matrix took 13.6 GB and tens of minutes for the 20,000 items kept.
+    On a marketplace that is most of the catalogue (a 15x Olist copy: 2,312 of 23,257 items share a user): the
+    full matrix would be 20,000 x 20,000 (1.6 GB of zeros, and its inverse took 13.6 GB and tens of minutes).
     """
     off_diagonal = gram.copy()
     off_diagonal.setdiag(0)
     off_diagonal.eliminate_zeros()
     linked = np.flatnonzero(np.diff(off_diagonal.indptr) > 0)
-    weights = np.zeros(gram.shape, dtype=np.float32)
-    if len(linked):
-        block = gram[linked][:, linked].toarray().astype(np.float64)
-        weights[np.ix_(linked, linked)] = _ease_solve(block, l2, device).astype(np.float32)
-    return weights
+    if not len(linked):
+        return linked, np.zeros((0, 0), dtype=np.float32)
+    block = gram[linked][:, linked].toarray().astype(np.float64)
+    return linked, _ease_solve(block, l2, device).astype(np.float32)
 
 
 def _ease_solve(gram: np.ndarray, l2: float, device: str) -> np.ndarray:

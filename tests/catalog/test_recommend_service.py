@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -230,3 +231,61 @@ def test_top_up_reads_every_category_in_one_query(db, api_client, django_assert_
         ("cat1-2", "popular_in_category", "cat1", f"{products['cat1-2'].list_price:.2f}"),
         ("cat2-0", "popular", "cat2", f"{products['cat2-0'].list_price:.2f}"),
     ]
+
+
+def _dense_ease_scores(frame: pd.DataFrame, l2: float):
+    """The textbook EASE over every item (the full inverse), as the reference for the linked-only solve."""
+    from catalog.ml.recommend import Interactions
+
+    data = Interactions.from_frame(frame)
+    x = data.matrix.toarray().astype(float)
+    p = np.linalg.inv(x.T @ x + l2 * np.eye(x.shape[1]))
+    b = -p / np.diag(p)
+    np.fill_diagonal(b, 0.0)
+    return data, x @ b
+
+
+def test_recommend_many_ranks_evidence_like_the_full_solve_then_fills_with_popular_unseen_items():
+    rng = np.random.default_rng(7)
+    pairs = {(int(u), int(rng.integers(0, 12))) for u in range(60) for _ in range(int(rng.integers(1, 4)))}
+    pairs |= {(100 + i, 20 + i) for i in range(8)}  # eight one-off buyers of eight items nobody else bought
+    pairs |= {(200 + i, 20) for i in range(30)}  # item 20 is the best seller, always bought alone: it never scores
+    frame = pd.DataFrame(sorted(pairs), columns=["user", "item"])
+    model = EaseRecommender(l2=2.0).fit(frame)
+    data, reference = _dense_ease_scores(frame, 2.0)
+
+    assert set(model.items_[model.linked_]) == set(range(12))  # the isolated items are not in the solve
+    positions, scores = model.recommend_many(data.matrix, n=15, return_scores=True)
+    popular = list(model.popular_order_)
+    for row in range(len(data.users)):
+        seen = set(data.matrix[row].indices)
+        ref = reference[row].copy()
+        ref[list(seen)] = -np.inf
+        evidence = [int(i) for i in np.lexsort((np.arange(len(ref)), -ref)) if ref[i] > 1e-6]
+        assert list(positions[row, : len(evidence)]) == evidence
+        np.testing.assert_allclose(scores[row, : len(evidence)], ref[evidence], rtol=1e-4)
+        rest = [i for i in popular if i not in seen and i not in evidence][: 15 - len(evidence)]
+        assert list(positions[row, len(evidence) :]) == rest
+        assert set(scores[row, len(evidence) :]) <= {0.0}
+
+    stored, stored_scores = model.recommend_many(data.matrix, n=15, return_scores=True, fill_popular=False)
+    assert ((stored >= 0) == np.isfinite(stored_scores)).all()
+    assert (stored_scores[np.isfinite(stored_scores)] > 0).all()
+    one_off = list(data.users).index(101)  # bought item 21 only
+    assert list(stored[one_off]) == [-1] * 15  # bought an item no one else bought: nothing earned a place
+    assert positions[one_off, 0] == model.item_index_.get_loc(20)  # ...so the best seller comes first
+
+
+def test_scores_of_a_single_history_match_the_full_solve():
+    frame = pd.DataFrame(
+        [(1, "A"), (1, "B"), (2, "A"), (2, "C"), (3, "B"), (3, "C"), (4, "D")], columns=["user", "item"]
+    )
+    model = EaseRecommender(l2=1.0).fit(frame)
+    x = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=float)  # users x A..D
+    p = np.linalg.inv(x.T @ x + np.eye(4))
+    b = -p / np.diag(p)
+    np.fill_diagonal(b, 0.0)
+
+    assert list(model.items_[model.linked_]) == ["A", "B", "C"]  # D was bought alone
+    np.testing.assert_allclose(model.scores(["A", "D", "unknown"]), b[0] + b[3], rtol=1e-5, atol=1e-7)
+    assert b[3].tolist() == [0.0, 0.0, 0.0, 0.0]
