@@ -21,7 +21,9 @@ Mapping (natural keys in brackets):
   ``display``; feat = feature advertising, kind ``feature``. Consecutive promoted weeks form one promotion.
 
 Rows that reach no brand or store, repeat a store-brand-week, or carry bad numbers are rejected with
-their line and column; everything else is kept.
+their line and column; everything else is kept. A bad value in an optional column (a store's demographic,
+a week's profit) is left out with a warning and the row kept: the store's weeks, or the week's units and
+price, do not depend on it.
 """
 
 from __future__ import annotations
@@ -136,8 +138,7 @@ def _brands(report: ImportReport, directory: Path, encoding: str) -> dict[int, i
         name = row.text("name", required=True, max_length=name_len)
         if brand is not None:
             seen.check(row, brand, column="brand", label=f"brand {brand}")
-        if not row.ok:
-            row.reject_into(report)
+        if not row.report_into(report):
             continue
         brands[product_sku(brand)] = brand
         rows.append(Incoming(line, {"sku": product_sku(brand), "name": name, "category_id": category_pk}))
@@ -170,8 +171,7 @@ def _stores(report: ImportReport, directory: Path, encoding: str) -> dict[int, i
                 attributes[column.lower()] = value
         if store is not None:
             seen.check(row, store, column="STORE", label=f"store {store}")
-        if not row.ok:
-            row.reject_into(report)
+        if not row.report_into(report):
             continue
         stores[location_code(store)] = store
         rows.append(
@@ -249,8 +249,7 @@ def _weeks(report: ImportReport, path: Path, encoding: str, brand_pks: dict[int,
             row.error("store", f"unknown store {store} (not in {STORES})")
         if None not in (store, brand, week):
             seen.check(row, (store, brand, week), column="week", label=f"store {store} brand {brand} week {week}")
-        if not row.ok:
-            row.reject_into(report)
+        if not row.report_into(report):
             continue
         product_pk, location_pk = brand_pks[brand], store_pks[store]
         on_feature = feat >= FEATURE_THRESHOLD

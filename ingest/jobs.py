@@ -2,7 +2,7 @@
 
 Parameters: ``{"directory": "<folder>", "encoding": "auto"}``. The folder must lie under ``../shared/data``
 or ``MEDIA_ROOT/imports`` (a job never reads arbitrary server paths). The result is the import report
-(rejected rows capped at ``MAX_REJECTED_IN_RESULT``; the job log holds the printed report).
+(rejected rows and warnings each capped at ``MAX_REJECTED_IN_RESULT``; the job log holds the printed report).
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def _run(ctx: JobContext, params: dict, function) -> dict:
     ctx.log(report.as_text(max_rejected=200))
     if not report.ok:
         raise RuntimeError("; ".join(report.errors))
-    ctx.progress(100, f"{report.created} created, {report.updated} updated, {report.rejected_rows} rows rejected")
+    ctx.progress(100, report.summary)
     result = report.as_dict()
     result["rejected"] = result["rejected"][:MAX_REJECTED_IN_RESULT]
+    result["warnings"] = result["warnings"][:MAX_REJECTED_IN_RESULT]
     return result
 
 

@@ -3,7 +3,10 @@
 ``read_csv`` turns a file into a :class:`CsvTable` (or records a file-level error in the report and
 returns ``None``: missing file, missing columns, undecodable bytes). Each data row is then parsed through
 a :class:`Row`, whose typed getters never raise: a bad value records ``(column, reason)`` and returns
-``None``, so one pass collects every problem of the row; ``row.reject_into(report)`` files them.
+``None``, so one pass collects every problem of the row. A bad value in a required column is an error
+that rejects the row; a bad value in an optional one (``required=False``) is a warning: the row is kept
+without that value (``None``, or ``""`` for text), so one stray date does not lose an order and everything
+that hangs on it. ``row.report_into(report)`` files either and says whether the row is kept.
 
 Line numbers are the physical line where the record starts (header = line 1), so they stay right for
 quoted fields that span several lines (Olist review texts do).
@@ -152,28 +155,69 @@ def _aware(value: datetime) -> datetime:
 
 
 class Row:
-    """Typed access to one CSV row; problems are collected as ``(column, reason)`` instead of raised."""
+    """Typed access to one CSV row; problems are collected as ``(column, reason)`` instead of raised.
+
+    Errors (required columns, keys, references: ``row.error``) reject the row; warnings (a bad optional
+    value, which the getter hands back as empty: ``row.warn``) keep it without that value.
+    """
 
     def __init__(self, table: CsvTable, line: int, values: dict[str, str]):
         self.table = table
         self.line = line
         self.values = values
-        self.errors: list[tuple[str, str]] = []
+        self._problems: list[tuple[str, str, bool]] = []  # (column, reason, fatal), in the order found
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return [(column, reason) for column, reason, fatal in self._problems if fatal]
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        return [(column, reason) for column, reason, fatal in self._problems if not fatal]
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        """No error: the row can be imported (possibly without some optional values, see ``warnings``)."""
+        return not any(fatal for _, _, fatal in self._problems)
 
     def error(self, column: str, reason: str) -> None:
-        self.errors.append((column, reason))
+        self._problems.append((column, reason, True))
+
+    def warn(self, column: str, reason: str) -> None:
+        """``column``'s value is bad but optional: the row is kept without it."""
+        self._problems.append((column, reason, False))
+
+    def _bad(self, column: str, reason: str, required: bool) -> None:
+        if required:
+            self.error(column, reason)
+        else:
+            self.warn(column, reason)
 
     def raw(self, column: str) -> str:
         return (self.values.get(column) or "").strip()
 
     def reject_into(self, report: ImportReport) -> None:
+        """File the row as rejected; every problem found is a reason (a warning too: nothing was kept)."""
         report.file(self.table.name).rejected += 1
-        for column, reason in self.errors:
+        for column, reason, _ in self._problems:
             report.reject(file=self.table.name, line=self.line, field=column, reason=reason)
+
+    def keep_into(self, report: ImportReport) -> None:
+        """File the row as kept: each optional value it was imported without becomes a warning."""
+        warnings = self.warnings
+        if not warnings:
+            return
+        report.file(self.table.name).cleared += 1
+        for column, reason in warnings:
+            report.warn(file=self.table.name, line=self.line, field=column, reason=reason)
+
+    def report_into(self, report: ImportReport) -> bool:
+        """Reject the row (False) or keep it with its warnings (True); callers skip the row on False."""
+        if not self.ok:
+            self.reject_into(report)
+            return False
+        self.keep_into(report)
+        return True
 
     def _missing(self, column: str, required: bool) -> bool:
         if self.raw(column) == "":
@@ -187,8 +231,8 @@ class Row:
         if required and not value:
             self.error(column, "is required")
         if max_length is not None and len(value) > max_length:
-            self.error(column, f"is {len(value)} characters long, at most {max_length} allowed")
-            return value[:max_length]
+            self._bad(column, f"is {len(value)} characters long, at most {max_length} allowed", required)
+            return value[:max_length] if required else ""
         return value
 
     def number(self, column: str, *, required: bool = True, min_value: float | None = None, max_value=None):
@@ -198,16 +242,16 @@ class Row:
         try:
             value = float(text)
         except ValueError:
-            self.error(column, f"not a number: {text!r}")
+            self._bad(column, f"not a number: {text!r}", required)
             return None
         if not math.isfinite(value):
-            self.error(column, f"not a finite number: {text!r}")
+            self._bad(column, f"not a finite number: {text!r}", required)
             return None
         if min_value is not None and value < min_value:
-            self.error(column, f"{text} is below the minimum {min_value}")
+            self._bad(column, f"{text} is below the minimum {min_value}", required)
             return None
         if max_value is not None and value > max_value:
-            self.error(column, f"{text} is above the maximum {max_value}")
+            self._bad(column, f"{text} is above the maximum {max_value}", required)
             return None
         return value
 
@@ -223,17 +267,17 @@ class Row:
             except InvalidOperation:
                 number = None
             if number is None or not number.is_finite() or number != number.to_integral_value():
-                self.error(column, f"not a whole number: {text!r}")
+                self._bad(column, f"not a whole number: {text!r}", required)
                 return None
             if number.adjusted() >= 19:  # no integer column is that wide; int() of 1e999999999 would hang
-                self.error(column, f"{text[:40]!r} is too large a number")
+                self._bad(column, f"{text[:40]!r} is too large a number", required)
                 return None
             value = int(number)
         if min_value is not None and value < min_value:
-            self.error(column, f"{value} is below the minimum {min_value}")
+            self._bad(column, f"{value} is below the minimum {min_value}", required)
             return None
         if max_value is not None and value > max_value:
-            self.error(column, f"{value} is above the maximum {max_value}")
+            self._bad(column, f"{value} is above the maximum {max_value}", required)
             return None
         return value
 
@@ -244,20 +288,20 @@ class Row:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            self.error(column, f"not a number: {text!r}")
+            self._bad(column, f"not a number: {text!r}", required)
             return None
         if not value.is_finite():
-            self.error(column, f"not a finite number: {text!r}")
+            self._bad(column, f"not a finite number: {text!r}", required)
             return None
         if value.adjusted() >= 10:  # checked before quantize(), which raises for 1e999999999
-            self.error(column, f"{text[:40]} is too large")
+            self._bad(column, f"{text[:40]} is too large", required)
             return None
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if min_value is not None and value < min_value:
-            self.error(column, f"{text} is below the minimum {min_value}")
+            self._bad(column, f"{text} is below the minimum {min_value}", required)
             return None
         if abs(value) >= Decimal(10) ** 10:
-            self.error(column, f"{text} is too large")
+            self._bad(column, f"{text} is too large", required)
             return None
         return value
 
@@ -268,10 +312,10 @@ class Row:
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            self.error(column, f"not a date/time: {text!r} ({DATETIME_HINT})")
+            self._bad(column, f"not a date/time: {text!r} ({DATETIME_HINT})", required)
             return None
         if not 1900 <= value.year <= 2200:
-            self.error(column, f"year {value.year} is out of range: {text!r}")
+            self._bad(column, f"year {value.year} is out of range: {text!r}", required)
             return None
         return _aware(value)
 
@@ -286,7 +330,7 @@ class Row:
             return None
         value = self.raw(column)
         if value not in choices:
-            self.error(column, f"unknown value {value!r} (expected one of: {', '.join(choices)})")
+            self._bad(column, f"unknown value {value!r} (expected one of: {', '.join(choices)})", required)
             return None
         return value
 

@@ -1,4 +1,5 @@
-"""What an import did: rows read per file, rows created / updated per table, and every rejected row.
+"""What an import did: rows read per file, rows created / updated per table, every rejected row, and every
+row kept without one of its optional values (a warning: the value was bad, the rest of the row was good).
 
 Both importers (Olist, Dominick's), and anything later that imports CSV (admin, API), fill one
 :class:`ImportReport`, so a person always reads the same table and the same list of reasons.
@@ -10,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
-class RejectedRow:
-    """One reason a row was not imported: the file, its line (1 = header), the column and why."""
+class RowProblem:
+    """A bad value in one row: the file, its line (1 = header), the column and why."""
 
     file: str
     line: int
@@ -20,6 +21,24 @@ class RejectedRow:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line} [{self.field}] {self.reason}"
+
+
+@dataclass(frozen=True)
+class RejectedRow(RowProblem):
+    """One reason a row was not imported."""
+
+
+@dataclass(frozen=True)
+class ClearedField(RowProblem):
+    """A row that was imported without one optional value, because that value was bad."""
+
+    OUTCOME = "row kept without this value"
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; {self.OUTCOME}"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "outcome": self.OUTCOME}
 
 
 @dataclass
@@ -33,11 +52,12 @@ class TableCount:
 
 @dataclass
 class FileReport:
-    """One input file: rows read and rejected, what it wrote per table, and a file-level error if any."""
+    """One input file: rows read, rejected and kept with field(s) cleared, what it wrote per table, file error."""
 
     file: str
     read: int = 0
     rejected: int = 0
+    cleared: int = 0  # rows kept, each without one or more optional values (see ImportReport.warnings)
     tables: dict[str, TableCount] = field(default_factory=dict)
     error: str = ""
     notes: list[str] = field(default_factory=list)
@@ -61,6 +81,7 @@ class ImportReport:
     source: str
     files: dict[str, FileReport] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[ClearedField] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -69,6 +90,9 @@ class ImportReport:
 
     def reject(self, *, file: str, line: int, field: str, reason: str) -> None:
         self.rejected.append(RejectedRow(file=file, line=line, field=field, reason=reason))
+
+    def warn(self, *, file: str, line: int, field: str, reason: str) -> None:
+        self.warnings.append(ClearedField(file=file, line=line, field=field, reason=reason))
 
     @property
     def errors(self) -> list[str]:
@@ -91,6 +115,18 @@ class ImportReport:
     def rejected_rows(self) -> int:
         return sum(f.rejected for f in self.files.values())
 
+    @property
+    def cleared_rows(self) -> int:
+        """Rows kept without one or more of their optional values."""
+        return sum(f.cleared for f in self.files.values())
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.rejected_rows} rows rejected"
+            f" ({len(self.rejected)} reasons), {self.cleared_rows} rows kept with {len(self.warnings)} field(s) cleared"
+        )
+
     def as_dict(self) -> dict:
         return {
             "source": self.source,
@@ -99,6 +135,7 @@ class ImportReport:
                 name: {
                     "read": f.read,
                     "rejected": f.rejected,
+                    "cleared": f.cleared,
                     "created": f.created,
                     "updated": f.updated,
                     "tables": {label: asdict(count) for label, count in f.tables.items()},
@@ -108,12 +145,16 @@ class ImportReport:
                 for name, f in self.files.items()
             },
             "rejected": [asdict(r) for r in self.rejected],
+            "warnings": [w.as_dict() for w in self.warnings],
             "notes": list(self.notes),
         }
 
     def as_text(self, *, max_rejected: int | None = 200) -> str:
-        """A plain-text table for the console, followed by the rejected rows and notes."""
-        header = ("file", "read", "rejected", "table", "created", "updated", "unchanged")
+        """A plain-text table for the console, then notes, rejected rows and rows kept with a field cleared.
+
+        ``max_rejected`` caps each of the two lists.
+        """
+        header = ("file", "read", "rejected", "cleared", "table", "created", "updated", "unchanged")
         rows: list[tuple] = []
         for f in self.files.values():
             tables = list(f.tables.items()) or [("-", TableCount())]
@@ -124,6 +165,7 @@ class ImportReport:
                         f.file if first else "",
                         str(f.read) if first else "",
                         str(f.rejected) if first else "",
+                        str(f.cleared) if first else "",
                         label,
                         str(count.created),
                         str(count.updated),
@@ -134,16 +176,13 @@ class ImportReport:
 
         def line(cells) -> str:
             return "  ".join(
-                str(c).ljust(w) if i in (0, 3) else str(c).rjust(w)
+                str(c).ljust(w) if i in (0, 4) else str(c).rjust(w)
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             )
 
         out = [f"Import of {self.source} in {self.seconds:.1f} s", line(header), line(["-" * w for w in widths])]
         out += [line(r) for r in rows]
-        out.append(
-            f"total: {self.created} created, {self.updated} updated, {self.rejected_rows} rows rejected"
-            f" ({len(self.rejected)} reasons)"
-        )
+        out.append(f"total: {self.summary}")
         for error in self.errors:
             out.append(f"ERROR {error}")
         for f in self.files.values():
@@ -151,10 +190,14 @@ class ImportReport:
                 out.append(f"note {f.file}: {note}")
         for note in self.notes:
             out.append(f"note: {note}")
-        if self.rejected:
-            out.append("rejected rows (file:line [field] reason):")
-            shown = self.rejected if max_rejected is None else self.rejected[:max_rejected]
-            out += [f"  {r}" for r in shown]
-            if len(shown) < len(self.rejected):
-                out.append(f"  ... and {len(self.rejected) - len(shown)} more")
+        for title, entries in (
+            ("rejected rows (file:line [field] reason):", self.rejected),
+            ("rows kept with a field cleared (file:line [field] reason):", self.warnings),
+        ):
+            if entries:
+                out.append(title)
+                shown = entries if max_rejected is None else entries[:max_rejected]
+                out += [f"  {entry}" for entry in shown]
+                if len(shown) < len(entries):
+                    out.append(f"  ... and {len(entries) - len(shown)} more")
         return "\n".join(out)

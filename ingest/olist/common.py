@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from orders.models import Order
@@ -82,14 +82,31 @@ def seller_location_code(seller_id: str) -> str:
 class _Context:
     report: ImportReport
     tables: dict[str, CsvTable | None]
+    # file -> {key: line of its first rejected row}, so that rows referring to it say why it is missing
+    rejected_keys: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def file(self, name: str) -> FileReport:
         return self.report.file(name)
 
-    def rejecter(self, name: str):
+    def key_rejected(self, name: str, key: str, line: int) -> None:
+        if key:
+            self.rejected_keys.setdefault(name, {}).setdefault(key, line)
+
+    def missing(self, name: str, column: str, key: str) -> str:
+        """Why ``column`` = ``key`` reaches no row: rejected in file ``name`` (with its line), or unknown."""
+        line = self.rejected_keys.get(name, {}).get(key)
+        if line is None:
+            return f"unknown {column} {key}"
+        return f"{column} {key} was rejected ({name} line {line})"
+
+    def rejecter(self, name: str, key: str | None = None):
+        """``upsert``'s on_error for file ``name``; ``key``: the value naming the row, remembered as rejected."""
+
         def reject(row: Incoming, reason: str) -> None:
             self.file(name).rejected += 1
             self.report.reject(file=name, line=row.line, field="-", reason=reason)
+            if key is not None:
+                self.key_rejected(name, row.values[key], row.line)
 
         return reject
 

@@ -18,7 +18,9 @@ from .common import (
     ITEMS,
     ORDERS,
     PAYMENTS,
+    PRODUCTS,
     REVIEWS,
+    SELLERS,
     SHIPPED_STATUSES,
     ZERO,
     _Context,
@@ -30,6 +32,7 @@ from .common import (
 
 @dataclass
 class _OrderRow:
+    row: Row  # its warnings are filed once the order is known to be written (its customer may be unknown)
     line: int
     order_id: str
     customer_ref: str
@@ -61,10 +64,11 @@ def _parse_orders(ctx: _Context) -> list[_OrderRow]:
         seen.check(row, order_id, column="order_id", label=f"order_id {order_id}")
         if not row.ok:
             row.reject_into(ctx.report)
+            ctx.key_rejected(ORDERS, row.raw("order_id"), line)
             continue
         result.append(
             _OrderRow(
-                line, order_id, customer_ref, status, purchased_at, approved_at, carrier_at, delivered_at, promised
+                row, line, order_id, customer_ref, status, purchased_at, approved_at, carrier_at, delivered_at, promised
             )
         )
     return result
@@ -89,8 +93,8 @@ def _customers(ctx: _Context, order_rows: list[_OrderRow]) -> tuple[dict[str, in
             "state": row.text("customer_state", max_length=8),
         }
         seen.check(row, customer_id, column="customer_id", label=f"customer_id {customer_id}")
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
+            ctx.key_rejected(CUSTOMERS, row.raw("customer_id"), line)
             continue
         refs[customer_id] = {"unique_id": unique_id, **address}
         # The person's address is the one of their latest order (file order breaks ties).
@@ -134,11 +138,11 @@ def _orders(ctx: _Context, order_rows, customer_pks, customer_refs) -> dict[str,
         else:
             customer_pk = None
         if customer_pk is None:
-            file_report.rejected += 1
-            ctx.report.reject(
-                file=ORDERS, line=o.line, field="customer_id", reason=f"unknown customer_id {o.customer_ref}"
-            )
+            o.row.error("customer_id", ctx.missing(CUSTOMERS, "customer_id", o.customer_ref))
+            o.row.reject_into(ctx.report)
+            ctx.key_rejected(ORDERS, o.order_id, o.line)
             continue
+        o.row.keep_into(ctx.report)
         rows.append(
             Incoming(
                 o.line,
@@ -165,7 +169,7 @@ def _orders(ctx: _Context, order_rows, customer_pks, customer_refs) -> dict[str,
         key=["external_id"],
         fields=fields,
         count=file_report.table("orders.Order"),
-        on_error=ctx.rejecter(ORDERS),
+        on_error=ctx.rejecter(ORDERS, key="external_id"),
     )
     order_pks = pk_map(Order, "external_id", [r.values["external_id"] for r in rows])
 
@@ -222,15 +226,14 @@ def _items(ctx: _Context, order_pks, product_pks, seller_pks) -> None:
         price = row.decimal("price", min_value=ZERO)
         freight = row.decimal("freight_value", min_value=ZERO)
         if order_id and order_id not in order_pks:
-            row.error("order_id", f"unknown order_id {order_id}")
+            row.error("order_id", ctx.missing(ORDERS, "order_id", order_id))
         if product_id and product_id not in product_pks:
-            row.error("product_id", f"unknown product_id {product_id}")
+            row.error("product_id", ctx.missing(PRODUCTS, "product_id", product_id))
         if seller_id and seller_id not in seller_pks:
-            row.error("seller_id", f"unknown seller_id {seller_id}")
+            row.error("seller_id", ctx.missing(SELLERS, "seller_id", seller_id))
         if number is not None:
             seen.check(row, (order_id, number), column="order_item_id", label=f"item {order_id}/{number}")
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
             continue
         rows.append(
             Incoming(
@@ -273,13 +276,12 @@ def _payments(ctx: _Context, order_pks) -> None:
         installments = row.integer("payment_installments", min_value=0)
         value = row.decimal("payment_value", min_value=ZERO)
         if order_id and order_id not in order_pks:
-            row.error("order_id", f"unknown order_id {order_id}")
+            row.error("order_id", ctx.missing(ORDERS, "order_id", order_id))
         if sequential is not None:
             seen.check(
                 row, (order_id, sequential), column="payment_sequential", label=f"payment {order_id}/{sequential}"
             )
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
             continue
         rows.append(
             Incoming(
@@ -320,10 +322,9 @@ def _reviews(ctx: _Context, order_pks) -> None:
         created = row.datetime("review_creation_date")
         answered = row.datetime("review_answer_timestamp")
         if order_id and order_id not in order_pks:
-            row.error("order_id", f"unknown order_id {order_id}")
+            row.error("order_id", ctx.missing(ORDERS, "order_id", order_id))
         seen.check(row, (review_id, order_id), column="review_id", label=f"review {review_id} of order {order_id}")
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
             continue
         rows.append(
             Incoming(

@@ -34,8 +34,7 @@ def _categories(ctx: _Context) -> dict[str, int]:
             name = row.text("product_category_name", required=True, max_length=name_len)
             name_en = row.text("product_category_name_english", max_length=name_len)
             seen.check(row, name, column="product_category_name", label=f"category {name!r}")
-            if not row.ok:
-                row.reject_into(ctx.report)
+            if not row.report_into(ctx.report):
                 continue
             rows.append(Incoming(line, {"name": name, "name_en": name_en}))
         upsert(
@@ -88,8 +87,7 @@ def _zip_areas(ctx: _Context) -> dict[str, tuple[float, float]]:
         lng = row.number("geolocation_lng", min_value=-180, max_value=180)
         city = row.text("geolocation_city", max_length=128)
         state = row.text("geolocation_state", max_length=8)
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
             continue
         acc = sums.setdefault(prefix, [0.0, 0.0, 0])
         acc[0] += lat
@@ -133,8 +131,8 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
         city = row.text("seller_city", max_length=128)
         state = row.text("seller_state", max_length=8)
         seen.check(row, external_id, column="seller_id", label=f"seller_id {external_id}")
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
+            ctx.key_rejected(SELLERS, row.raw("seller_id"), line)
             continue
         rows.append(
             Incoming(line, {"external_id": external_id, "zip_prefix": zip_prefix, "city": city, "state": state})
@@ -146,7 +144,7 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
         key=["external_id"],
         fields=["zip_prefix", "city", "state"],
         count=file_report.table("catalog.Seller"),
-        on_error=ctx.rejecter(SELLERS),
+        on_error=ctx.rejecter(SELLERS, key="external_id"),
     )
     seller_pks = pk_map(Seller, "external_id", [r.values["external_id"] for r in rows])
 
@@ -202,12 +200,13 @@ def _products(ctx: _Context, category_pks: dict[str, int], seller_pks: dict[str,
     if items is not None:
         for _, values in items.rows:
             sold_by[(values.get("product_id") or "").strip()][(values.get("seller_id") or "").strip()] += 1
+    name_len = Category._meta.get_field("name").max_length
     seen = DuplicateTracker()
     rows = []
     for line, values in table.rows:
         row = Row(table, line, values)
         sku = row.text("product_id", required=True, max_length=64)
-        category = row.text("product_category_name")
+        category = row.text("product_category_name", max_length=name_len)  # too long: kept without a category
         category_pk = None
         if category:
             category_pk = category_pks.get(category)
@@ -220,8 +219,8 @@ def _products(ctx: _Context, category_pks: dict[str, int], seller_pks: dict[str,
             "width_cm": row.integer("product_width_cm", required=False, min_value=0),
         }
         seen.check(row, sku, column="product_id", label=f"product_id {sku}")
-        if not row.ok:
-            row.reject_into(ctx.report)
+        if not row.report_into(ctx.report):
+            ctx.key_rejected(PRODUCTS, row.raw("product_id"), line)
             continue
         values_out = {"sku": sku, "name": "", "category_id": category_pk, **dims}
         sellers = sold_by.get(sku)
@@ -240,6 +239,6 @@ def _products(ctx: _Context, category_pks: dict[str, int], seller_pks: dict[str,
         key=["sku"],
         fields=fields,
         count=ctx.file(PRODUCTS).table("catalog.Product"),
-        on_error=ctx.rejecter(PRODUCTS),
+        on_error=ctx.rejecter(PRODUCTS, key="sku"),
     )
     return pk_map(Product, "sku", [r.values["sku"] for r in rows])

@@ -9,11 +9,11 @@ from django.core.management import call_command
 
 from catalog.models import Product
 from ingest.dominicks import dominicks_import, week_start
-from ingest.report import RejectedRow
+from ingest.report import ClearedField, RejectedRow
 from inventory.models import Location, SalesObservation
 from pricing.models import PriceHistory, Promotion
 
-from .files import DOMINICKS_WEEKS, WEEK_HEADER, week_row, write_dominicks
+from .files import DOMINICKS_STORES, DOMINICKS_WEEKS, WEEK_HEADER, week_row, write_dominicks
 
 pytestmark = pytest.mark.django_db
 
@@ -153,9 +153,34 @@ def test_weeks_file_alone_uses_brands_and_stores_imported_before(tmp_path):
     assert report.files[WEEKS].tables["inventory.SalesObservation"].unchanged == 6
 
 
+def test_a_bad_demographic_or_profit_keeps_the_store_and_the_week_without_it(tmp_path):
+    stores = [list(r) for r in DOMINICKS_STORES]
+    stores[1][1] = "n/a"  # line 2, store 2: AGE60
+    weeks = [list(r) for r in DOMINICKS_WEEKS]
+    weeks[1][9] = "lots"  # line 2, store 2 brand 1 week 40: profit
+
+    report = dominicks_import(directory=write_dominicks(tmp_path, stores=stores, weeks=weeks))
+
+    assert report.rejected == []
+    assert report.warnings == [
+        ClearedField("stores.csv", 2, "AGE60", "not a number: 'n/a'"),
+        ClearedField(WEEKS, 2, "profit", "not a number: 'lots'"),
+    ]
+    assert (report.files["stores.csv"].cleared, report.files[WEEKS].cleared, report.cleared_rows) == (1, 1, 2)
+    assert Location.objects.get(code="DOM-2").attributes == {
+        "source": "dominicks",
+        "store": 2,
+        "country": "US",
+        "income": 10.55,
+    }
+    week = SalesObservation.objects.get(product__sku="DOM-OJ-1", location__code="DOM-2", period_start=week_start(40))
+    assert (week.units, week.profit) == (8256.0, None)
+    assert SalesObservation.objects.count() == 6
+
+
 def test_command_prints_the_report(tmp_path):
     out = io.StringIO()
     call_command("import_dominicks", str(write_dominicks(tmp_path)), stdout=out)
     lines = [line.split() for line in out.getvalue().splitlines()]
-    assert [WEEKS, "6", "0", "inventory.SalesObservation", "6", "0", "0"] in lines
+    assert [WEEKS, "6", "0", "0", "inventory.SalesObservation", "6", "0", "0"] in lines  # read, rejected, cleared
     assert ["pricing.Promotion", "2", "0", "0"] in lines

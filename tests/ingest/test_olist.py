@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from catalog.models import Category, Customer, Product, Seller
 from feedback.models import Review
 from ingest.olist import olist_import
-from ingest.report import RejectedRow
+from ingest.report import ClearedField, RejectedRow
 from inventory.models import Location
 from logistics.models import Carrier, Shipment, ZipArea
 from orders.models import Order, OrderLine, Payment
@@ -22,6 +22,23 @@ S1 = "s1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 S2 = "s2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 ITEMS = "olist_order_items_dataset"
 ORDERS = "olist_orders_dataset"
+HINT = "(expected YYYY-MM-DD HH:MM:SS or YYYY-MM-DD)"
+
+
+# what the clean small folder imports
+ALL_ROWS = {
+    "categories": 3,
+    "sellers": 2,
+    "locations": 2,
+    "zip_areas": 2,
+    "products": 3,
+    "customers": 2,
+    "orders": 3,
+    "lines": 3,
+    "payments": 3,
+    "reviews": 3,
+    "shipments": 2,
+}
 
 
 def rows_of(stem: str) -> list[list[str]]:
@@ -48,19 +65,7 @@ def test_imports_every_file_into_its_tables(tmp_path):
     report = olist_import(directory=write_olist(tmp_path))
 
     assert report.ok and report.rejected == []
-    assert table_counts() == {
-        "categories": 3,
-        "sellers": 2,
-        "locations": 2,
-        "zip_areas": 2,
-        "products": 3,
-        "customers": 2,
-        "orders": 3,
-        "lines": 3,
-        "payments": 3,
-        "reviews": 3,
-        "shipments": 2,
-    }
+    assert table_counts() == ALL_ROWS
     assert report.files["olist_customers_dataset.csv"].read == 3
     assert report.files["olist_customers_dataset.csv"].tables["catalog.Customer"].created == 2
     assert report.files["olist_orders_dataset.csv"].tables["logistics.Shipment"].created == 2
@@ -238,6 +243,145 @@ def test_bad_rows_are_rejected_with_file_line_field_and_reason_and_valid_rows_ke
     assert report.ok
 
 
+def test_a_bad_optional_value_keeps_the_row_and_everything_that_hangs_on_it_with_a_warning(tmp_path):
+    orders = rows_of(ORDERS)
+    orders[1][4] = "not-a-date"  # line 2, o1: order_approved_at
+    orders[2][7] = "2018-13-01"  # line 3, o2: order_estimated_delivery_date
+    products = rows_of("olist_products_dataset")
+    products[2][1] = "x" * 129  # line 3, p2: category name too long ...
+    products[2][5] = "heavy"  # ... and product_weight_g not a number: one row, two fields cleared
+    customers = rows_of("olist_customers_dataset")
+    customers[3][2] = "010010000"  # line 4, c3: zip prefix of 9 characters
+    items = rows_of(ITEMS)
+    items[1][4] = "2017-02-30 10:00:00"  # line 2, o1/1: shipping_limit_date
+    reviews = rows_of("olist_order_reviews_dataset")
+    reviews[1][6] = "soon"  # line 2, r1 of o1: review_answer_timestamp
+
+    report = olist_import(
+        directory=write_olist(
+            tmp_path,
+            **{ORDERS: orders, ITEMS: items},
+            olist_products_dataset=products,
+            olist_customers_dataset=customers,
+            olist_order_reviews_dataset=reviews,
+        )
+    )
+
+    o, i, c, p = ORDERS + ".csv", ITEMS + ".csv", "olist_customers_dataset.csv", "olist_products_dataset.csv"
+    r = "olist_order_reviews_dataset.csv"
+    assert report.ok and report.rejected == []
+    assert report.warnings == [
+        ClearedField(c, 4, "customer_zip_code_prefix", "is 9 characters long, at most 8 allowed"),
+        ClearedField(o, 2, "order_approved_at", f"not a date/time: 'not-a-date' {HINT}"),
+        ClearedField(o, 3, "order_estimated_delivery_date", f"not a date/time: '2018-13-01' {HINT}"),
+        ClearedField(p, 3, "product_category_name", "is 129 characters long, at most 128 allowed"),
+        ClearedField(p, 3, "product_weight_g", "not a whole number: 'heavy'"),
+        ClearedField(i, 2, "shipping_limit_date", f"not a date/time: '2017-02-30 10:00:00' {HINT}"),
+        ClearedField(r, 2, "review_answer_timestamp", f"not a date/time: 'soon' {HINT}"),
+    ]
+    assert {name: (f.rejected, f.cleared) for name, f in report.files.items() if f.cleared} == {
+        c: (0, 1),
+        o: (0, 2),
+        p: (0, 1),
+        i: (0, 1),
+        r: (0, 1),
+    }
+    # nothing lost: the same rows as the clean folder's import
+    assert table_counts() == ALL_ROWS
+    o1 = Order.objects.get(external_id="o1")
+    assert (o1.approved_at, o1.purchased_at, o1.delivered_at) == (
+        None,
+        datetime(2017, 7, 9, 21, 57, 5, tzinfo=UTC),
+        datetime(2017, 7, 26, 10, 57, 55, tzinfo=UTC),
+    )
+    assert (o1.lines.count(), o1.payments.count(), o1.reviews.count()) == (2, 2, 1)
+    o2 = Order.objects.get(external_id="o2")
+    assert (o2.promised_delivery_date, o2.shipments.get().estimated_delivery_date, o2.lines.count()) == (None, None, 1)
+    assert Customer.objects.get(external_id="u2").zip_prefix == ""
+    assert Order.objects.get(external_id="o3").shipping_zip_prefix == ""
+    p2 = Product.objects.get(sku="p2")
+    assert (p2.category, p2.weight_g, p2.length_cm) == (None, None, 30)
+    assert OrderLine.objects.get(order=o1, line_number=1).shipping_limit_at is None
+    assert Review.objects.get(order=o1).answered_at is None
+
+    text = report.as_text()
+    assert "0 rows rejected (0 reasons), 6 rows kept with 7 field(s) cleared" in text
+    assert ["olist_orders_dataset.csv", "3", "0", "2", "orders.Order", "3", "0", "0"] in [
+        line.split() for line in text.splitlines()
+    ]
+    assert text.endswith(
+        "rows kept with a field cleared (file:line [field] reason):\n"
+        "  olist_customers_dataset.csv:4 [customer_zip_code_prefix] is 9 characters long, at most 8 allowed; row kept without this value\n"
+        f"  olist_orders_dataset.csv:2 [order_approved_at] not a date/time: 'not-a-date' {HINT}; row kept without this value\n"
+        f"  olist_orders_dataset.csv:3 [order_estimated_delivery_date] not a date/time: '2018-13-01' {HINT}; row kept without this value\n"
+        "  olist_products_dataset.csv:3 [product_category_name] is 129 characters long, at most 128 allowed; row kept without this value\n"
+        "  olist_products_dataset.csv:3 [product_weight_g] not a whole number: 'heavy'; row kept without this value\n"
+        f"  olist_order_items_dataset.csv:2 [shipping_limit_date] not a date/time: '2017-02-30 10:00:00' {HINT}; row kept without this value\n"
+        f"  olist_order_reviews_dataset.csv:2 [review_answer_timestamp] not a date/time: 'soon' {HINT}; row kept without this value"
+    )  # fmt: skip
+    result = report.as_dict()
+    assert result["warnings"][1] == {
+        "file": o,
+        "line": 2,
+        "field": "order_approved_at",
+        "reason": f"not a date/time: 'not-a-date' {HINT}",
+        "outcome": "row kept without this value",
+    }
+    assert (result["files"][o]["rejected"], result["files"][o]["cleared"], result["rejected"]) == (0, 2, [])
+
+
+def test_a_bad_required_value_still_rejects_and_rows_that_refer_to_a_rejected_row_say_where_it_was(tmp_path):
+    long_product, long_seller = "p" + "9" * 64, "s" + "9" * 64
+    orders = rows_of(ORDERS) + [
+        ["o4", "c404", "created", "2018-03-01 10:00:00", "not-a-date", "", "", ""],  # line 5: unknown customer
+    ]
+    orders[1][3] = "not-a-date"  # line 2, o1: order_purchase_timestamp is required
+    customers = rows_of("olist_customers_dataset")
+    customers[3][1] = ""  # line 4, c3: no customer_unique_id, so o3 (line 4) goes too
+    products = rows_of("olist_products_dataset") + [[long_product, "", "", "", "", "1", "1", "1", "1"]]  # line 5
+    sellers = rows_of("olist_sellers_dataset") + [[long_seller, "01001", "sao paulo", "SP"]]  # line 4
+    items = rows_of(ITEMS) + [
+        ["o2", "2", long_product, S1, "2018-01-06 11:00:00", "1.00", "0.00"],  # line 5
+        ["o2", "3", "p1", long_seller, "2018-01-06 11:00:00", "1.00", "0.00"],  # line 6
+    ]
+
+    report = olist_import(
+        directory=write_olist(
+            tmp_path,
+            **{ORDERS: orders, ITEMS: items},
+            olist_customers_dataset=customers,
+            olist_products_dataset=products,
+            olist_sellers_dataset=sellers,
+        )
+    )
+
+    o, i = ORDERS + ".csv", ITEMS + ".csv"
+    pay, prod, r = "olist_order_payments_dataset.csv", "olist_products_dataset.csv", "olist_order_reviews_dataset.csv"
+    assert report.rejected == [
+        RejectedRow("olist_sellers_dataset.csv", 4, "seller_id", "is 65 characters long, at most 64 allowed"),
+        RejectedRow(o, 2, "order_purchase_timestamp", f"not a date/time: 'not-a-date' {HINT}"),
+        RejectedRow("olist_customers_dataset.csv", 4, "customer_unique_id", "is required"),
+        RejectedRow(o, 4, "customer_id", "customer_id c3 was rejected (olist_customers_dataset.csv line 4)"),
+        RejectedRow(o, 5, "order_approved_at", f"not a date/time: 'not-a-date' {HINT}"),
+        RejectedRow(o, 5, "customer_id", "unknown customer_id c404"),
+        RejectedRow(prod, 5, "product_id", "is 65 characters long, at most 64 allowed"),
+        RejectedRow(i, 2, "order_id", "order_id o1 was rejected (olist_orders_dataset.csv line 2)"),
+        RejectedRow(i, 3, "order_id", "order_id o1 was rejected (olist_orders_dataset.csv line 2)"),
+        RejectedRow(i, 5, "product_id", f"product_id {long_product} was rejected (olist_products_dataset.csv line 5)"),
+        RejectedRow(i, 6, "seller_id", f"seller_id {long_seller} was rejected (olist_sellers_dataset.csv line 4)"),
+        RejectedRow(pay, 2, "order_id", "order_id o1 was rejected (olist_orders_dataset.csv line 2)"),
+        RejectedRow(pay, 3, "order_id", "order_id o1 was rejected (olist_orders_dataset.csv line 2)"),
+        RejectedRow(r, 2, "order_id", "order_id o1 was rejected (olist_orders_dataset.csv line 2)"),
+        RejectedRow(r, 4, "order_id", "order_id o3 was rejected (olist_orders_dataset.csv line 4)"),
+    ]  # fmt: skip
+    assert report.warnings == []  # o4's bad approval date is a reason of its rejection, not a kept row's warning
+    assert (report.files[o].read, report.files[o].rejected, report.files[o].cleared) == (4, 3, 0)
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["o2"]
+    assert list(OrderLine.objects.values_list("order__external_id", "line_number")) == [("o2", 1)]
+    assert list(Payment.objects.values_list("order__external_id", flat=True)) == ["o2"]
+    assert list(Review.objects.values_list("order__external_id", flat=True)) == ["o2"]
+
+
 def test_an_order_of_an_unknown_customer_is_rejected(tmp_path):
     orders = rows_of(ORDERS) + [["o6", "c404", "created", "2018-03-01 10:00:00", "", "", "", ""]]
 
@@ -317,6 +461,6 @@ def test_command_prints_the_report(tmp_path):
     text = out.getvalue()
     assert "olist_orders_dataset.csv" in text
     lines = [line.split() for line in text.splitlines()]
-    assert ["olist_orders_dataset.csv", "3", "0", "orders.Order", "3", "0", "0"] in lines
+    assert ["olist_orders_dataset.csv", "3", "0", "0", "orders.Order", "3", "0", "0"] in lines
     assert ["logistics.Shipment", "2", "0", "0"] in lines
-    assert "total: 28 created, 0 updated, 0 rows rejected (0 reasons)" in text
+    assert "total: 28 created, 0 updated, 0 rows rejected (0 reasons), 0 rows kept with 0 field(s) cleared" in text

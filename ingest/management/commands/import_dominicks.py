@@ -21,7 +21,12 @@ class Command(BaseCommand):
             default="auto",
             help="auto: UTF-8, falling back to latin-1 with a note in the report; utf-8: refuse other bytes",
         )
-        parser.add_argument("--max-rejected", type=int, default=200, help="Rejected rows to list (0: all)")
+        parser.add_argument(
+            "--max-rejected",
+            type=int,
+            default=200,
+            help="Rejected rows, and rows kept with a field cleared, to list (0: all)",
+        )
 
     def handle(self, *args, directory: Path, encoding: str, max_rejected: int, **options):
         report = dominicks_import(directory=directory, encoding=encoding)
