@@ -23,7 +23,7 @@ Mapping (natural keys in brackets):
 Rows that reach no brand or store, repeat a store-brand-week, or carry bad numbers are rejected with
 their line and column; everything else is kept. A bad value in an optional column (a store's demographic,
 a week's profit) is left out with a warning and the row kept: the store's weeks, or the week's units and
-price, do not depend on it.
+price, do not depend on it. A store or week imported before keeps its stored value of it.
 """
 
 from __future__ import annotations
@@ -183,6 +183,7 @@ def _stores(report: ImportReport, directory: Path, encoding: str) -> dict[int, i
                     "kind": Location.Kind.STORE,
                     "attributes": {"source": "dominicks", "store": store, "country": COUNTRY, **attributes},
                 },
+                row.keep_stored({column: f"attributes.{column.lower()}" for column in demographic_columns}),
             )
         )
     upsert(
@@ -268,6 +269,7 @@ def _weeks(report: ImportReport, path: Path, encoding: str, brand_pks: dict[int,
                     "on_discount": False,
                     "profit": profit,
                 },
+                row.keep_stored({"profit": "profit"}),
             )
         )
         series[(product_pk, location_pk)].append((week, price, bool(deal), on_feature, line))

@@ -6,7 +6,9 @@ a :class:`Row`, whose typed getters never raise: a bad value records ``(column, 
 ``None``, so one pass collects every problem of the row. A bad value in a required column is an error
 that rejects the row; a bad value in an optional one (``required=False``) is a warning: the row is kept
 without that value (``None``, or ``""`` for text), so one stray date does not lose an order and everything
-that hangs on it. ``row.report_into(report)`` files either and says whether the row is kept.
+that hangs on it. Such a value counts as not given: ``row.keep_stored({column: field})`` names the fields
+that an existing row keeps as stored (``Incoming.keep_stored``), so a re-import never erases a good value.
+``row.report_into(report)`` files either and says whether the row is kept.
 
 Line numbers are the physical line where the record starts (header = line 1), so they stay right for
 quoted fields that span several lines (Olist review texts do).
@@ -18,7 +20,7 @@ import csv
 import gzip
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -176,6 +178,25 @@ class Row:
         return [(column, reason) for column, reason, fatal in self._problems if not fatal]
 
     @property
+    def cleared(self) -> set[str]:
+        """Columns whose (optional) value was bad and left out: the getter handed back an empty value."""
+        return {column for column, _, fatal in self._problems if not fatal}
+
+    def keep_stored(self, fields: Mapping[str, str | Iterable[str]]) -> frozenset[str]:
+        """The model fields fed by the cleared columns, for ``Incoming.keep_stored``.
+
+        ``fields``: ``{column: field name, or several}`` for every column that can be cleared. A cleared
+        column gave no value: a new row is written without it, an existing row keeps its stored one.
+        """
+        names: set[str] = set()
+        for column in self.cleared:
+            if column not in fields:
+                raise KeyError(f"{self.table.name}: no field is named for the optional column {column!r}")
+            target = fields[column]
+            names.update([target] if isinstance(target, str) else target)
+        return frozenset(names)
+
+    @property
     def ok(self) -> bool:
         """No error: the row can be imported (possibly without some optional values, see ``warnings``)."""
         return not any(fatal for _, _, fatal in self._problems)
@@ -184,7 +205,7 @@ class Row:
         self._problems.append((column, reason, True))
 
     def warn(self, column: str, reason: str) -> None:
-        """``column``'s value is bad but optional: the row is kept without it."""
+        """``column``'s value is bad but optional: the row is kept without it (a stored row keeps its own)."""
         self._problems.append((column, reason, False))
 
     def _bad(self, column: str, reason: str, required: bool) -> None:
@@ -203,7 +224,7 @@ class Row:
             report.reject(file=self.table.name, line=self.line, field=column, reason=reason)
 
     def keep_into(self, report: ImportReport) -> None:
-        """File the row as kept: each optional value it was imported without becomes a warning."""
+        """File the row as kept: each bad optional value it was imported without becomes a warning."""
         warnings = self.warnings
         if not warnings:
             return

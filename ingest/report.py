@@ -1,5 +1,6 @@
 """What an import did: rows read per file, rows created / updated per table, every rejected row, and every
-row kept without one of its optional values (a warning: the value was bad, the rest of the row was good).
+row kept without one of its optional values (a warning: the value was bad, the rest of the row was good; a
+new row is written without it, an existing row keeps its stored value).
 
 Both importers (Olist, Dominick's), and anything later that imports CSV (admin, API), fill one
 :class:`ImportReport`, so a person always reads the same table and the same list of reasons.
@@ -30,9 +31,13 @@ class RejectedRow(RowProblem):
 
 @dataclass(frozen=True)
 class ClearedField(RowProblem):
-    """A row that was imported without one optional value, because that value was bad."""
+    """A row that was imported without one optional value, because that value was bad.
 
-    OUTCOME = "row kept without this value"
+    The value counts as not given (``Incoming.keep_stored``): a row created by this import is left without
+    it, a row already stored keeps its value. One wording, true in both cases.
+    """
+
+    OUTCOME = "value not imported: a new row is left without it, an existing row keeps its stored value"
 
     def __str__(self) -> str:
         return f"{super().__str__()}; {self.OUTCOME}"
@@ -57,7 +62,7 @@ class FileReport:
     file: str
     read: int = 0
     rejected: int = 0
-    cleared: int = 0  # rows kept, each without one or more optional values (see ImportReport.warnings)
+    cleared: int = 0  # rows kept, each without one or more bad optional values (see ImportReport.warnings)
     tables: dict[str, TableCount] = field(default_factory=dict)
     error: str = ""
     notes: list[str] = field(default_factory=list)
@@ -117,14 +122,15 @@ class ImportReport:
 
     @property
     def cleared_rows(self) -> int:
-        """Rows kept without one or more of their optional values."""
+        """Rows kept without one or more of their (bad) optional values."""
         return sum(f.cleared for f in self.files.values())
 
     @property
     def summary(self) -> str:
         return (
             f"{self.created} created, {self.updated} updated, {self.rejected_rows} rows rejected"
-            f" ({len(self.rejected)} reasons), {self.cleared_rows} rows kept with {len(self.warnings)} field(s) cleared"
+            f" ({len(self.rejected)} reasons), {self.cleared_rows} rows kept with {len(self.warnings)} bad optional"
+            " value(s) not imported"
         )
 
     def as_dict(self) -> dict:
@@ -150,11 +156,11 @@ class ImportReport:
         }
 
     def as_text(self, *, max_rejected: int | None = 200) -> str:
-        """A plain-text table for the console, then notes, rejected rows and rows kept with a field cleared.
+        """A plain-text table for the console, then notes, rejected rows and rows kept without a bad value.
 
         ``max_rejected`` caps each of the two lists.
         """
-        header = ("file", "read", "rejected", "cleared", "table", "created", "updated", "unchanged")
+        header = ("file", "read", "rejected", "warned", "table", "created", "updated", "unchanged")
         rows: list[tuple] = []
         for f in self.files.values():
             tables = list(f.tables.items()) or [("-", TableCount())]
@@ -192,7 +198,7 @@ class ImportReport:
             out.append(f"note: {note}")
         for title, entries in (
             ("rejected rows (file:line [field] reason):", self.rejected),
-            ("rows kept with a field cleared (file:line [field] reason):", self.warnings),
+            ("rows kept without a bad optional value (file:line [field] reason):", self.warnings),
         ):
             if entries:
                 out.append(title)

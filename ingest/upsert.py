@@ -7,6 +7,10 @@ where the natural key is a plain unique constraint, else ``bulk_create`` + ``bul
 unique constraints cannot be named in ``ON CONFLICT`` by Django). If a batch fails in the database
 (a constraint the parser did not foresee, a concurrent writer), it is rolled back and retried row by row,
 so only the offending rows are rejected, with the database's reason.
+
+A field named in ``Incoming.keep_stored`` had no usable value in the input (a bad optional value the
+parser left out): a new row is written without it, an existing row keeps what is stored (the field is
+neither compared nor overwritten for that row), so bad input never erases a value that was valid.
 """
 
 from __future__ import annotations
@@ -31,10 +35,34 @@ MAX_GROUPS = 60
 
 @dataclass
 class Incoming:
-    """One row to write: its natural key values and field values (foreign keys as ``<name>_id``)."""
+    """One row to write: its natural key values and field values (foreign keys as ``<name>_id``).
+
+    ``keep_stored``: fields whose value the input did not give (a bad optional value, left out): their
+    value in ``values`` is only used for a new row; an existing row keeps its stored one. A name
+    ``field.key`` is one key of a JSON object field (a Dominick's store's demographic in ``attributes``).
+    """
 
     line: int
     values: dict[str, Any]
+    keep_stored: frozenset[str] = frozenset()
+
+
+def _keep_stored(row: Incoming, current: dict) -> None:
+    """Put the stored value of each of ``row.keep_stored`` into ``row.values`` (the row exists: ``current``)."""
+    for name in row.keep_stored:
+        field, _, key = name.partition(".")
+        if field not in current:
+            continue  # not compared nor updated (written on create only)
+        if not key:
+            row.values[field] = current[field]
+            continue
+        merged = dict(row.values.get(field) or {})
+        stored = current[field]
+        if isinstance(stored, dict) and key in stored:
+            merged[key] = stored[key]
+        else:
+            merged.pop(key, None)
+        row.values[field] = merged
 
 
 def _same(a, b) -> bool:
@@ -106,7 +134,9 @@ def upsert(
     """Insert missing rows and update changed ones (see the module docstring); counts go to ``count``.
 
     Values in a row beyond ``key`` and ``fields`` are written when the row is created, never compared or
-    updated (e.g. a product's seller when the items file is not there to derive it).
+    updated (e.g. a product's seller when the items file is not there to derive it). An existing row's
+    ``keep_stored`` fields are set to their stored values in ``row.values`` (in place, so that rows built
+    from it afterwards, an order's shipment, see what is stored) before comparing and writing.
     """
     has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
     for batch in chunks(list(rows), batch_size):
@@ -122,7 +152,10 @@ def upsert(
                     current = stored.get(tuple(row.values[name] for name in key))
                     if current is None:
                         new.append(row)
-                    elif any(not _same(current[f], row.values[f]) for f in fields):
+                        continue
+                    if row.keep_stored:
+                        _keep_stored(row, current)
+                    if any(not _same(current[f], row.values[f]) for f in fields):
                         changed.append((row, current["pk"]))
                     else:
                         unchanged += 1

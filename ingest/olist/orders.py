@@ -27,6 +27,21 @@ from .common import (
     _lookup,
 )
 
+# The model field each optional column feeds (Row.keep_stored: a bad value there keeps the stored one).
+ORDER_FIELDS = {
+    "order_approved_at": "approved_at",
+    "order_delivered_carrier_date": "handed_to_carrier_at",
+    "order_delivered_customer_date": "delivered_at",
+    "order_estimated_delivery_date": "promised_delivery_date",
+}
+ADDRESS_FIELDS = {"customer_zip_code_prefix": "zip_prefix", "customer_city": "city", "customer_state": "state"}
+ITEM_FIELDS = {"shipping_limit_date": "shipping_limit_at"}
+REVIEW_FIELDS = {
+    "review_comment_title": "title",
+    "review_creation_date": "created_at_source",
+    "review_answer_timestamp": "answered_at",
+}
+
 # --- customers and orders ---------------------------------------------------------------------------------
 
 
@@ -82,7 +97,7 @@ def _customers(ctx: _Context, order_rows: list[_OrderRow]) -> tuple[dict[str, in
         return {}, refs
     seen = DuplicateTracker()
     last_purchase = {o.customer_ref: o.purchased_at for o in order_rows}
-    persons: dict[str, tuple] = {}  # unique id -> (sort key, line, address)
+    persons: dict[str, tuple] = {}  # unique id -> (sort key, line, address, address fields left out)
     for line, values in table.rows:
         row = Row(table, line, values)
         customer_id = row.text("customer_id", required=True, max_length=64)
@@ -96,13 +111,16 @@ def _customers(ctx: _Context, order_rows: list[_OrderRow]) -> tuple[dict[str, in
         if not row.report_into(ctx.report):
             ctx.key_rejected(CUSTOMERS, row.raw("customer_id"), line)
             continue
-        refs[customer_id] = {"unique_id": unique_id, **address}
+        cleared = row.keep_stored(ADDRESS_FIELDS)
+        refs[customer_id] = {"unique_id": unique_id, **address, "cleared": cleared}
         # The person's address is the one of their latest order (file order breaks ties).
         purchased = last_purchase.get(customer_id)
         sort_key = (purchased is not None, purchased.timestamp() if purchased else 0.0, line)
         if unique_id not in persons or sort_key > persons[unique_id][0]:
-            persons[unique_id] = (sort_key, line, address)
-    rows = [Incoming(line, {"external_id": uid, **address}) for uid, (_, line, address) in persons.items()]
+            persons[unique_id] = (sort_key, line, address, cleared)
+    rows = [
+        Incoming(line, {"external_id": uid, **address}, cleared) for uid, (_, line, address, cleared) in persons.items()
+    ]
     upsert(
         model=Customer,
         rows=rows,
@@ -143,6 +161,7 @@ def _orders(ctx: _Context, order_rows, customer_pks, customer_refs) -> dict[str,
             ctx.key_rejected(ORDERS, o.order_id, o.line)
             continue
         o.row.keep_into(ctx.report)
+        keep = o.row.keep_stored(ORDER_FIELDS) | {f"shipping_{name}" for name in address.get("cleared", ())}
         rows.append(
             Incoming(
                 o.line,
@@ -160,6 +179,7 @@ def _orders(ctx: _Context, order_rows, customer_pks, customer_refs) -> dict[str,
                     "shipping_city": address["city"],
                     "shipping_state": address["state"],
                 },
+                keep,
             )
         )
     fields = [f for f in rows[0].values if f != "external_id"] if rows else []
@@ -172,6 +192,7 @@ def _orders(ctx: _Context, order_rows, customer_pks, customer_refs) -> dict[str,
         on_error=ctx.rejecter(ORDERS, key="external_id"),
     )
     order_pks = pk_map(Order, "external_id", [r.values["external_id"] for r in rows])
+    # A stored order's kept values are in r.values now (upsert): its shipment gets them too.
 
     carrier, _ = Carrier.objects.get_or_create(code=DEFAULT_CARRIER_CODE, defaults={"name": DEFAULT_CARRIER_NAME})
     shipments = []
@@ -248,6 +269,7 @@ def _items(ctx: _Context, order_pks, product_pks, seller_pks) -> None:
                     "freight": freight,
                     "shipping_limit_at": limit,
                 },
+                row.keep_stored(ITEM_FIELDS),
             )
         )
     upsert(
@@ -341,6 +363,7 @@ def _reviews(ctx: _Context, order_pks) -> None:
                     "created_at_source": created,
                     "answered_at": answered,
                 },
+                row.keep_stored(REVIEW_FIELDS),
             )
         )
     upsert(

@@ -20,6 +20,16 @@ from .common import (
     seller_location_code,
 )
 
+# The model field each optional column feeds (Row.keep_stored: a bad value there keeps the stored one).
+SELLER_FIELDS = {"seller_zip_code_prefix": "zip_prefix", "seller_city": "city", "seller_state": "state"}
+PRODUCT_FIELDS = {
+    "product_category_name": "category_id",
+    "product_weight_g": "weight_g",
+    "product_length_cm": "length_cm",
+    "product_height_cm": "height_cm",
+    "product_width_cm": "width_cm",
+}
+
 # --- categories ------------------------------------------------------------------------------------------
 
 
@@ -36,7 +46,8 @@ def _categories(ctx: _Context) -> dict[str, int]:
             seen.check(row, name, column="product_category_name", label=f"category {name!r}")
             if not row.report_into(ctx.report):
                 continue
-            rows.append(Incoming(line, {"name": name, "name_en": name_en}))
+            keep = row.keep_stored({"product_category_name_english": "name_en"})
+            rows.append(Incoming(line, {"name": name, "name_en": name_en}, keep))
         upsert(
             model=Category,
             rows=rows,
@@ -93,18 +104,22 @@ def _zip_areas(ctx: _Context) -> dict[str, tuple[float, float]]:
         acc[0] += lat
         acc[1] += lng
         acc[2] += 1
-        places[prefix][(city, state)] += 1
+        if not row.cleared:  # a row whose city or state was bad does not vote for the area's name
+            places[prefix][(city, state)] += 1
         first_line.setdefault(prefix, line)
     rows = []
     centres = {}
     for prefix, (lat_sum, lng_sum, n) in sums.items():
-        (city, state), _ = min(places[prefix].items(), key=lambda item: (-item[1], item[0]))
+        votes = places.get(prefix)
+        # No row named the area with a good city and state: a stored area keeps its name.
+        (city, state), _ = min(votes.items(), key=lambda item: (-item[1], item[0])) if votes else (("", ""), 0)
         lat, lng = lat_sum / n, lng_sum / n
         centres[prefix] = (lat, lng)
         rows.append(
             Incoming(
                 first_line[prefix],
                 {"prefix": prefix, "latitude": lat, "longitude": lng, "city": city, "state": state, "points": n},
+                frozenset() if votes else frozenset({"city", "state"}),
             )
         )
     upsert(
@@ -135,7 +150,11 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
             ctx.key_rejected(SELLERS, row.raw("seller_id"), line)
             continue
         rows.append(
-            Incoming(line, {"external_id": external_id, "zip_prefix": zip_prefix, "city": city, "state": state})
+            Incoming(
+                line,
+                {"external_id": external_id, "zip_prefix": zip_prefix, "city": city, "state": state},
+                row.keep_stored(SELLER_FIELDS),
+            )
         )
     file_report = ctx.file(SELLERS)
     upsert(
@@ -149,6 +168,7 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
     seller_pks = pk_map(Seller, "external_id", [r.values["external_id"] for r in rows])
 
     # One location per seller, so that order-line demand has a place; the code keeps 8 characters of the id.
+    # A stored seller's kept values are in row.values now (upsert); a new one's left-out values stay empty.
     by_code: dict[str, Incoming] = {}
     for row in rows:
         seller_id = row.values["external_id"]
@@ -175,6 +195,7 @@ def _sellers(ctx: _Context, centres: dict[str, tuple[float, float]]) -> dict[str
                 "longitude": lng,
                 "attributes": {"seller_external_id": seller_id},
             },
+            row.keep_stored | ({"latitude", "longitude"} if "zip_prefix" in row.keep_stored else set()),
         )
     upsert(
         model=Location,
@@ -229,7 +250,7 @@ def _products(ctx: _Context, category_pks: dict[str, int], seller_pks: dict[str,
             values_out["seller_id"] = seller_pks.get(seller_id)
         else:
             values_out["seller_id"] = None
-        rows.append(Incoming(line, values_out))
+        rows.append(Incoming(line, values_out, row.keep_stored(PRODUCT_FIELDS)))
     fields = ["category_id", "weight_g", "length_cm", "height_cm", "width_cm"]
     if items is not None:
         fields.append("seller_id")

@@ -178,6 +178,32 @@ def test_a_bad_demographic_or_profit_keeps_the_store_and_the_week_without_it(tmp
     assert SalesObservation.objects.count() == 6
 
 
+def test_a_reimport_with_a_bad_demographic_or_profit_keeps_the_stored_value(tmp_path):
+    dominicks_import(directory=write_dominicks(tmp_path / "a"))
+    stores = [list(r) for r in DOMINICKS_STORES]
+    stores[1][1], stores[1][2] = "n/a", "11.0"  # line 2, store 2: AGE60 bad, INCOME changed
+    weeks = [list(r) for r in DOMINICKS_WEEKS]
+    weeks[1][9] = "lots"  # line 2, store 2 brand 1 week 40: profit
+
+    report = dominicks_import(directory=write_dominicks(tmp_path / "b", stores=stores, weeks=weeks))
+
+    assert (report.rejected, [(w.file, w.line, w.field) for w in report.warnings]) == (
+        [],
+        [("stores.csv", 2, "AGE60"), (WEEKS, 2, "profit")],
+    )
+    assert report.files["stores.csv"].tables["inventory.Location"].updated == 1  # the income only
+    assert report.files[WEEKS].tables["inventory.SalesObservation"].unchanged == 6
+    assert Location.objects.get(code="DOM-2").attributes == {
+        "source": "dominicks",
+        "store": 2,
+        "country": "US",
+        "age60": 0.23,
+        "income": 11.0,
+    }
+    week = SalesObservation.objects.get(product__sku="DOM-OJ-1", location__code="DOM-2", period_start=week_start(40))
+    assert week.profit == 30.5
+
+
 def test_command_prints_the_report(tmp_path):
     out = io.StringIO()
     call_command("import_dominicks", str(write_dominicks(tmp_path)), stdout=out)

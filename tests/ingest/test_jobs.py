@@ -23,7 +23,7 @@ def test_import_job_runs_the_importer_and_stores_the_report(tmp_path, settings):
     assert (job.result["rejected"], job.result["warnings"]) == ([], [])
     assert (
         job.progress_message
-        == "28 created, 0 updated, 0 rows rejected (0 reasons), 0 rows kept with 0 field(s) cleared"
+        == "28 created, 0 updated, 0 rows rejected (0 reasons), 0 rows kept with 0 bad optional value(s) not imported"
     )
     assert Order.objects.count() == 3
     assert "olist_orders_dataset.csv" in job.log

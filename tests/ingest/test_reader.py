@@ -61,3 +61,13 @@ def test_a_missing_optional_value_is_neither_error_nor_warning():
 
     assert (row.datetime("v"), row.integer("v", required=False), row.text("v", max_length=1)) == (None, None, "")
     assert (row.ok, row.warnings) == (True, [])
+
+
+def test_keep_stored_names_the_fields_of_the_cleared_columns_and_refuses_an_unnamed_one():
+    row = row_of(a="x", b="y", c="1", d="z")
+    row.integer("a", required=False), row.datetime("b"), row.integer("c"), row.datetime("d")
+
+    assert row.cleared == {"a", "b", "d"}
+    assert row.keep_stored({"a": "a_field", "b": ("b1", "b2"), "c": "unused", "d": ()}) == {"a_field", "b1", "b2"}
+    with pytest.raises(KeyError, match="no field is named for the optional column 'd'"):
+        row.keep_stored({"a": "a_field", "b": "b1"})

@@ -23,7 +23,7 @@ class Command(BaseCommand):
             "--max-rejected",
             type=int,
             default=200,
-            help="Rejected rows, and rows kept with a field cleared, to list (0: all)",
+            help="Rejected rows, and rows kept without a bad optional value, to list (0: all)",
         )
 
     def handle(self, *args, directory: Path, encoding: str, max_rejected: int, **options):
