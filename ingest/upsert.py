@@ -22,9 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connection, connections, models, router, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from ecomops.bulk import bulk_insert
 
 from .report import TableCount
 
@@ -201,65 +203,9 @@ def _instance(model, row: Incoming, pk=None):
     return obj
 
 
-# Field types whose Python values the database drivers take as they are.
-_PLAIN_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.IntegerField,
-    models.FloatField,
-    models.BooleanField,
-    models.ForeignKey,
-)
-
-
 def _raw_insert(model, rows: Sequence[Incoming]) -> None:
-    """INSERT the rows with one ``executemany``: bulk_create's per-object work dominates big imports.
-
-    Values are prepared as the ORM would (``get_db_prep_save``) except for plain types; fields a row
-    does not give take their default, ``auto_now`` / ``auto_now_add`` fields the current time.
-    """
-    connection = connections[router.db_for_write(model)]
-    now = timezone.now()
-    columns, getters = [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key and isinstance(field, models.AutoField):
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        name = field.attname
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            constant = field.get_db_prep_save(now, connection)
-            getters.append(lambda values, c=constant: c)
-        elif isinstance(field, _PLAIN_FIELDS) and not field.choices:
-            default = field.get_default()
-            getters.append(lambda values, n=name, d=default: values.get(n, d))
-        elif isinstance(field, _PLAIN_FIELDS):
-            default = field.get_default()
-            getters.append(lambda values, n=name, d=default: str(v) if (v := values.get(n, d)) is not None else None)
-        else:
-            default = field.get_default()
-            getters.append(lambda values, n=name, d=default, f=field: f.get_db_prep_save(values.get(n, d), connection))
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        connection.ops.quote_name(model._meta.db_table), ", ".join(columns), ", ".join(["%s"] * len(columns))
-    )
-    params = []
-    for row in rows:
-        values = row.values
-        if "pk" in values or "id" in values:
-            raise ValueError("raw inserts take no primary key")
-        params.append([get(values) for get in getters])
-    with connection.cursor() as cursor:
-        raw = getattr(cursor, "cursor", None)
-        if connection.vendor == "postgresql" and hasattr(raw, "copy"):
-            # COPY is several times faster than a multi-row INSERT on PostgreSQL (psycopg 3).
-            copy_sql = "COPY {} ({}) FROM STDIN".format(
-                connection.ops.quote_name(model._meta.db_table), ", ".join(columns)
-            )
-            # The driver's cursor bypasses Django's error translation: put it back (IntegrityError etc.).
-            with connection.wrap_database_errors, raw.copy(copy_sql) as copy:
-                for values in params:
-                    copy.write_row(values)
-        else:
-            cursor.executemany(sql, params)
+    """INSERT the new rows without model instances (``ecomops.bulk.bulk_insert``: COPY / executemany)."""
+    bulk_insert(model, (row.values for row in rows), batch_size=max(len(rows), 1))
 
 
 def _write(model, new, changed, key, fields, conflict_upsert, has_updated_at) -> None:

@@ -44,6 +44,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ecomops.bulk import bulk_insert
 from ecomops.models import JobRun, ModelVersion
 from ecomops.registry import (
     ModelSpec,
@@ -141,23 +142,39 @@ def order_demand_daily(*, before: date) -> pd.DataFrame:
         y=("quantity", "sum"), revenue=("revenue", "sum")
     )
     daily["price"] = daily["revenue"] / daily["y"]
-    last_day = pd.Timestamp(before) - pd.Timedelta(days=1)
-    frames = []
-    for (product_id, location_id), group in daily.groupby(["product_id", "location_id"]):
-        grid = pd.date_range(group["ds"].min(), last_day, freq="D")
-        filled = group.set_index("ds").reindex(grid)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "product_id": product_id,
-                    "location_id": location_id,
-                    "ds": grid,
-                    "y": pd.to_numeric(filled["y"], errors="coerce").fillna(0.0).to_numpy(dtype=float),
-                    "price": pd.to_numeric(filled["price"], errors="coerce").to_numpy(dtype=float),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    return _zero_filled_daily(daily, last_day=pd.Timestamp(before) - pd.Timedelta(days=1))
+
+
+def _zero_filled_daily(daily: pd.DataFrame, *, last_day: pd.Timestamp) -> pd.DataFrame:
+    """Every day of each (product, location) series from its first sale to ``last_day``: ``y`` 0 and ``price`` NaN
+    on days without a sale. Built with array arithmetic (a per-series reindex took 90 s at 54k series)."""
+    daily = daily.sort_values(["product_id", "location_id", "ds"], kind="stable").reset_index(drop=True)
+    product = daily["product_id"].to_numpy(dtype=np.int64)
+    location = daily["location_id"].to_numpy(dtype=np.int64)
+    is_head = np.r_[True, (product[1:] != product[:-1]) | (location[1:] != location[:-1])]
+    heads = np.flatnonzero(is_head)  # each series' first row
+    series = np.cumsum(is_head) - 1
+    origin = daily["ds"].min()
+    day_of_row = ((daily["ds"].to_numpy() - origin.to_datetime64()) // np.timedelta64(1, "D")).astype(np.int64)
+    start = day_of_row[heads]  # rows are in date order within a series: its first sale
+    lengths = (last_day - origin).days - start + 1
+    offsets = np.cumsum(lengths) - lengths  # where each series starts in the output
+    series_of = np.repeat(np.arange(len(heads)), lengths)
+    day = np.arange(lengths.sum()) - offsets[series_of] + start[series_of]
+    y = np.zeros(len(day))
+    price = np.full(len(day), np.nan)
+    at = offsets[series] + day_of_row - start[series]
+    y[at] = pd.to_numeric(daily["y"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    price[at] = pd.to_numeric(daily["price"], errors="coerce").to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "product_id": product[heads][series_of],
+            "location_id": location[heads][series_of],
+            "ds": origin + pd.to_timedelta(day, unit="D"),
+            "y": y,
+            "price": price,
+        }
+    )
 
 
 def pos_demand_weekly(*, before: date) -> pd.DataFrame:
@@ -545,30 +562,32 @@ def demand_forecast_score(
 @transaction.atomic
 def _replace_forecast_rows(*, version: ModelVersion, as_of: date, frames) -> int:
     DemandForecast.objects.filter(model_version=version).delete()
-    forecasts = [
-        forecast for frame in frames for forecast in _forecast_objects(version=version, as_of=as_of, frame=frame)
-    ]
-    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
-    return len(forecasts)
+    return sum(bulk_insert(DemandForecast, _forecast_rows(version=version, as_of=as_of, frame=f)) for f in frames)
 
 
-def _forecast_objects(*, version: ModelVersion, as_of: date, frame):
-    """Unsaved DemandForecast rows of one forecast frame (series_id, ds, period_days, step, p10/p50/p90, method)."""
-    ids = frame["series_id"].map(_split_series_id)
-    for (product_id, location_id), row in zip(ids, frame.itertuples(index=False), strict=True):
-        yield DemandForecast(
-            product_id=product_id,
-            location_id=location_id,
-            model_version=version,
-            as_of=as_of,
-            period_start=row.ds.date(),
-            period_days=int(row.period_days),
-            horizon_step=int(row.step),
-            p10=round(float(row.p10), 4),
-            p50=round(float(row.p50), 4),
-            p90=round(float(row.p90), 4),
-            method=str(row.method),
-        )
+def _forecast_rows(*, version: ModelVersion, as_of: date, frame):
+    """DemandForecast rows (``{attname: value}``) of one forecast frame (series_id, ds, period_days, step,
+    p10/p50/p90, method), for ``bulk_insert``: 1.5M rows at 15x Olist, where model instances and the debug
+    cursor's query log took minutes."""
+    constant = {"model_version_id": version.pk, "as_of": as_of}
+    for start in range(0, len(frame), 100_000):  # python values of one part at a time
+        part = frame.iloc[start : start + 100_000]
+        ids = np.array([_split_series_id(s) for s in part["series_id"].unique()], dtype=np.int64).reshape(-1, 2)
+        position = pd.Index(part["series_id"].unique()).get_indexer(part["series_id"])
+        columns = {
+            "product_id": ids[position, 0].tolist(),
+            "location_id": ids[position, 1].tolist(),
+            "period_start": pd.to_datetime(part["ds"]).dt.date.tolist(),
+            "period_days": part["period_days"].astype(int).tolist(),
+            "horizon_step": part["step"].astype(int).tolist(),
+            "p10": np.round(part["p10"].to_numpy(dtype=float), 4).tolist(),
+            "p50": np.round(part["p50"].to_numpy(dtype=float), 4).tolist(),
+            "p90": np.round(part["p90"].to_numpy(dtype=float), 4).tolist(),
+            "method": part["method"].astype(str).tolist(),
+        }
+        names = list(columns)
+        for values in zip(*columns.values(), strict=True):
+            yield {**constant, **dict(zip(names, values, strict=True))}
 
 
 def _combine_metrics(results) -> dict:
@@ -594,27 +613,27 @@ def _combine_metrics(results) -> dict:
 def _write_rows(*, version: ModelVersion, as_of: date, pieces) -> int:
     DemandForecast.objects.filter(model_version=version).delete()
     ForecastSeriesMetric.objects.filter(model_version=version).delete()
-    forecasts, metrics = [], []
+    written = 0
     for frame, per_series in pieces:
-        forecasts.extend(_forecast_objects(version=version, as_of=as_of, frame=frame))
-        for row in per_series.itertuples(index=False):
-            product_id, location_id = _split_series_id(row.series_id)
-            metrics.append(
-                ForecastSeriesMetric(
-                    model_version=version,
-                    product_id=product_id,
-                    location_id=location_id,
-                    method=str(row.method),
-                    observations=int(row.observations),
-                    **{
-                        k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k)))
-                        for k in ("mase", "wape", "bias", "pinball", "coverage")
-                    },
-                )
-            )
-    DemandForecast.objects.bulk_create(forecasts, batch_size=2000)
-    ForecastSeriesMetric.objects.bulk_create(metrics, batch_size=2000)
-    return len(forecasts)
+        written += bulk_insert(DemandForecast, _forecast_rows(version=version, as_of=as_of, frame=frame))
+        bulk_insert(ForecastSeriesMetric, _series_metric_rows(version=version, per_series=per_series))
+    return written
+
+
+def _series_metric_rows(*, version: ModelVersion, per_series):
+    for row in per_series.itertuples(index=False):
+        product_id, location_id = _split_series_id(row.series_id)
+        yield {
+            "model_version_id": version.pk,
+            "product_id": product_id,
+            "location_id": location_id,
+            "method": str(row.method),
+            "observations": int(row.observations),
+            **{
+                k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k)))
+                for k in ("mase", "wape", "bias", "pinball", "coverage")
+            },
+        }
 
 
 def forecast_export_csv(*, version: ModelVersion, handle) -> int:

@@ -49,6 +49,37 @@ def test_order_demand_is_daily_zero_filled_and_excludes_canceled(db):
     assert set(frame["location_id"]) == {Location.objects.get(code="WEB").pk}
 
 
+def test_zero_fill_of_several_series_starts_each_at_its_first_sale_and_keeps_prices_only_on_sale_days(db):
+    web = Location.objects.get_or_create(code="WEB")[0]
+    late, early = ProductFactory(sku="SKU-LATE"), ProductFactory(sku="SKU-EARLY")
+    OrderLineFactory(
+        order=OrderFactory(purchased_at=datetime(2018, 3, 2, 9, tzinfo=UTC)), product=late, quantity=2, unit_price=10
+    )
+    for day, price in ((1, 4), (3, 5)):
+        OrderLineFactory(
+            order=OrderFactory(purchased_at=datetime(2018, 3, day, 9, tzinfo=UTC)),
+            product=early,
+            quantity=1,
+            unit_price=price,
+        )
+
+    frame = order_demand_daily(before=date(2018, 3, 4))
+
+    rows = frame.assign(day=frame["ds"].dt.day)[["product_id", "location_id", "day", "y", "price"]]
+    expected = sorted(
+        [
+            [early.pk, web.pk, 1, 1.0, 4.0],
+            [early.pk, web.pk, 2, 0.0, None],
+            [early.pk, web.pk, 3, 1.0, 5.0],
+            [late.pk, web.pk, 2, 2.0, 10.0],
+            [late.pk, web.pk, 3, 0.0, None],
+        ]
+    )
+    got = [[int(a), int(b), int(c), float(d), None if np.isnan(e) else float(e)] for a, b, c, d, e in rows.values]
+    assert got == expected
+    assert frame["product_id"].dtype == frame["location_id"].dtype == np.int64
+
+
 def test_allocated_lines_count_at_their_location(db):
     product = ProductFactory()
     warehouse = Location.objects.create(code="WH1")
