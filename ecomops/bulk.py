@@ -63,6 +63,37 @@ def bulk_insert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
     return written
 
 
+def bulk_update_rows(
+    model: type[models.Model], rows: Iterable[Mapping[str, Any]], fields: list[str], *, batch_size: int = 20_000
+) -> int:
+    """UPDATE ``fields`` (attnames) of existing rows, one ``UPDATE ... WHERE pk = %s`` per row sent by
+    ``executemany``: ``bulk_update``'s result without its ``CASE WHEN`` per row and field (which the ORM builds
+    and resolves in Python, and the debug cursor formats). Each row maps ``"pk"`` and every field to its value,
+    prepared as in ``bulk_insert``; ``auto_now`` fields named in ``fields`` take the value the row gives, as
+    ``bulk_update`` does. Returns how many rows were sent. Runs in the caller's transaction."""
+    connection = connections[router.db_for_write(model)]
+    opts = model._meta
+    targets = [opts.get_field(name) for name in fields]
+    if not targets or any(not f.concrete or f.primary_key for f in targets):
+        raise ValueError("bulk_update_rows: give concrete, non-primary-key fields")
+    getters = [_getter(field, connection, None) for field in targets]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(opts.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in targets)} "
+        f"WHERE {quote(opts.pk.column)} = %s"
+    )
+    pk_prep = opts.pk.get_db_prep_save
+    written = 0
+    rows = iter(rows)
+    with connection.cursor() as cursor:
+        while batch := list(islice(rows, batch_size)):
+            cursor.executemany(
+                sql, [[get(values) for get in getters] + [pk_prep(values["pk"], connection)] for values in batch]
+            )
+            written += len(batch)
+    return written
+
+
 def _columns(model: type[models.Model], connection) -> tuple[list[str], list]:
     now = timezone.now()
     columns, getters = [], []
@@ -70,15 +101,19 @@ def _columns(model: type[models.Model], connection) -> tuple[list[str], list]:
         if field.primary_key and isinstance(field, models.AutoField):
             continue
         columns.append(connection.ops.quote_name(field.column))
-        name = field.attname
-        default = field.get_default()
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            constant = field.get_db_prep_save(now, connection)
-            getters.append(lambda values, c=constant: c)
-        elif isinstance(field, _PLAIN_FIELDS) and not field.choices:
-            getters.append(lambda values, n=name, d=default: values.get(n, d))
-        elif isinstance(field, _PLAIN_FIELDS):
-            getters.append(lambda values, n=name, d=default: str(v) if (v := values.get(n, d)) is not None else None)
-        else:
-            getters.append(lambda values, n=name, d=default, f=field: f.get_db_prep_save(values.get(n, d), connection))
+        getters.append(_getter(field, connection, now))
     return columns, getters
+
+
+def _getter(field: models.Field, connection, now):
+    """The prepared value of ``field`` from a row mapping; ``now`` (when given) for ``auto_now(_add)`` fields."""
+    name = field.attname
+    default = field.get_default()
+    if now is not None and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)):
+        constant = field.get_db_prep_save(now, connection)
+        return lambda values, c=constant: c
+    if isinstance(field, _PLAIN_FIELDS) and not field.choices:
+        return lambda values, n=name, d=default: values.get(n, d)
+    if isinstance(field, _PLAIN_FIELDS):
+        return lambda values, n=name, d=default: str(v) if (v := values.get(n, d)) is not None else None
+    return lambda values, n=name, d=default, f=field: f.get_db_prep_save(values.get(n, d), connection)

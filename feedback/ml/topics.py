@@ -242,8 +242,13 @@ def default_keyword_rules() -> list[TopicKeywordRule]:
 
 def keyword_topics(text: str, language: str, rules: list[TopicKeywordRule]) -> dict[str, list[str]]:
     """Topics whose keywords occur in ``text`` (prefix match at word starts, substring for Chinese)."""
-    folded = fold_text(text)
-    hits: dict[str, list[str]] = {}
+    return keyword_matcher(rules, language)(fold_text(text))
+
+
+def keyword_matcher(rules: list[TopicKeywordRule], language: str):
+    """``keyword_topics`` for many texts of one ``language``: the rules' phrases are folded and compiled once;
+    the returned function takes an already folded text (``fold_text``) and gives the same hits."""
+    compiled = []
     for rule in rules:
         if rule.language and rule.language != language:
             continue
@@ -251,12 +256,19 @@ def keyword_topics(text: str, language: str, rules: list[TopicKeywordRule]) -> d
         if not phrase:
             continue
         if language in {"zh", "ja"} or re.search(r"[\u3400-\u9fff]", phrase):
-            found = phrase in folded
+            compiled.append((rule, phrase, None))
         else:
-            found = re.search(r"(?<!\w)" + re.escape(phrase), folded) is not None
-        if found:
-            hits.setdefault(rule.topic, []).append(rule.phrase)
-    return hits
+            compiled.append((rule, phrase, re.compile(r"(?<!\w)" + re.escape(phrase)).search))
+
+    # a phrase can only match where it occurs as a substring: the cheap test first
+    def match(folded: str) -> dict[str, list[str]]:
+        hits: dict[str, list[str]] = {}
+        for rule, phrase, search in compiled:
+            if phrase in folded and (search is None or search(folded) is not None):
+                hits.setdefault(rule.topic, []).append(rule.phrase)
+        return hits
+
+    return match
 
 
 @dataclass(frozen=True)
@@ -288,8 +300,11 @@ class TopicModel:
         self.C = C
         self.seed = seed
 
-    def _features(self, texts: list[str], rules: list[TopicKeywordRule], *, fit: bool) -> sparse.csr_matrix:
-        folded = [fold_text(t) for t in texts]
+    def _features(
+        self, texts: list[str], rules: list[TopicKeywordRule], *, fit: bool, folded: list[str] | None = None
+    ) -> sparse.csr_matrix:
+        """``folded``: ``fold_text`` of each text, when the caller has it already."""
+        folded = [fold_text(t) for t in texts] if folded is None else folded
         if fit:
             self.word_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
             self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)
@@ -297,8 +312,9 @@ class TopicModel:
         else:
             word, char = self.word_.transform(folded), self.char_.transform(folded)
         hits = np.zeros((len(texts), len(TOPICS)), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for topic in keyword_topics(text, self.language, rules):
+        matcher = keyword_matcher(rules, self.language)
+        for row, text in enumerate(folded):
+            for topic in matcher(text):
                 hits[row, TOPICS.index(topic)] = 1.0
         return sparse.hstack([word, char, sparse.csr_matrix(hits)], format="csr")
 
@@ -333,9 +349,10 @@ class TopicModel:
         topics: list[list[str]] = [[] for _ in texts]
         scores: list[dict[str, float]] = [{} for _ in texts]
         evidence: list[dict[str, str]] = [{} for _ in texts]
+        folded = [fold_text(t) for t in texts]
         own = [i for i, lang in enumerate(languages) if lang == self.language and texts[i]]
         if own and self.learned_topics:
-            X = self._features([texts[i] for i in own], rules, fit=False)
+            X = self._features([texts[i] for i in own], rules, fit=False, folded=[folded[i] for i in own])
             for topic, classifier in self.classifiers_.items():
                 probabilities = classifier.predict_proba(X)[:, 1]
                 for row, index in enumerate(own):
@@ -343,9 +360,12 @@ class TopicModel:
                     if probabilities[row] >= self.thresholds_[topic]:
                         topics[index].append(topic)
                         evidence[index][topic] = "model"
-        for index, text in enumerate(texts):
+        matchers: dict[str, object] = {}
+        for index, text in enumerate(folded):
             learned_here = self.learned_topics if languages[index] == self.language else []
-            for topic, phrases in keyword_topics(text, languages[index], rules).items():
+            if languages[index] not in matchers:
+                matchers[languages[index]] = keyword_matcher(rules, languages[index])
+            for topic, phrases in matchers[languages[index]](text).items():
                 if topic in learned_here:
                     continue
                 scores[index][topic] = 1.0

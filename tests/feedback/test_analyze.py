@@ -101,3 +101,32 @@ def test_stored_reviews_are_scored_and_rescoring_overwrites(trained_sentiment):
     assert ReviewAnalysis.objects.filter(review=review).count() == 1
     # a negative, unanswered review with a severe topic joins the queue
     assert review.queue_item.state == "new"
+
+
+def test_rescoring_writes_the_rows_the_first_scoring_wrote(trained_sentiment):
+    """First scoring inserts, re-scoring updates: the same values either way, one row per review."""
+    from tests.feedback.factories import ReviewFactory
+
+    reviews = [
+        ReviewFactory(score=1, text="produto quebrado, não recebi tudo", language="pt"),
+        ReviewFactory(score=5, text="excellent product, arrived early", language="en"),
+        ReviewFactory(score=3, text="", language="pt"),
+    ]
+    ids = [r.pk for r in reviews]
+    fields = [
+        "review_id", "language", "sentiment", "probability", "distribution", "topics", "topic_scores",
+        "topic_evidence", "suspicious_score", "suspicious_reasons", "model_version_id", "topic_model_version_id",
+    ]  # fmt: skip
+    assert reviews_analyze(review_ids=ids, batch_size=2) == 3
+    first = list(ReviewAnalysis.objects.order_by("review_id").values("pk", "analyzed_at", "updated_at", *fields))
+    assert [row["review_id"] for row in first] == ids and first[0]["sentiment"] == "negative"
+
+    assert reviews_analyze(review_ids=ids, batch_size=2) == 3
+    second = list(ReviewAnalysis.objects.order_by("review_id").values("pk", "analyzed_at", "updated_at", *fields))
+    assert [{k: row[k] for k in ("pk", *fields)} for row in second] == [
+        {k: row[k] for k in ("pk", *fields)} for row in first
+    ]
+    assert all(
+        b["analyzed_at"] > a["analyzed_at"] and b["updated_at"] == b["analyzed_at"]
+        for a, b in zip(first, second, strict=True)
+    )

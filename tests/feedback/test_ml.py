@@ -220,3 +220,38 @@ def test_fill_template_fills_facts_and_marks_missing_ones():
     assert filled.text == "Olá Ana, o pedido A-1 (2 × Caneca) estava previsto para 2018-03-20. [delivered_on]"
     assert filled.missing == ("delivered_on",)
     assert unknown_placeholders("Hi {custmer_name} {order_number}") == ["custmer_name"]
+
+
+def test_keyword_matcher_gives_keyword_topics_hits_for_every_language():
+    """The compiled matcher (phrases folded once) = the rule-by-rule definition, word starts included."""
+    import re
+
+    from feedback.ml.topics import default_keyword_rules, fold_text, keyword_matcher
+
+    def reference(text, language, rules):
+        folded, hits = fold_text(text), {}
+        for rule in rules:
+            phrase = fold_text(rule.phrase)
+            if (rule.language and rule.language != language) or not phrase:
+                continue
+            if language in {"zh", "ja"} or re.search(r"[\u3400-\u9fff]", phrase):
+                found = phrase in folded
+            else:
+                found = re.search(r"(?<!\w)" + re.escape(phrase), folded) is not None
+            if found:
+                hits.setdefault(rule.topic, []).append(rule.phrase)
+        return hits
+
+    rules = [*default_keyword_rules(), TopicKeywordRule("other", "", " "), TopicKeywordRule("wrong_item", "en", "a.b")]
+    texts = [
+        "Não recebi o produto, veio QUEBRADO e quero reembolso",
+        "xreembolso sem quebradura",  # inside a word: no hit; at a word start: prefix hit
+        "late delivery, refund please; a.b axb",
+        "送餐太慢了，退款",
+        "",
+        "  ",
+    ]
+    for language in ("pt", "en", "zh", "ja", "es"):
+        match = keyword_matcher(rules, language)
+        for text in texts:
+            assert match(fold_text(text)) == keyword_topics(text, language, rules) == reference(text, language, rules)
