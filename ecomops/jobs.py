@@ -34,6 +34,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback as traceback_module
 import uuid
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -398,11 +399,25 @@ class Deferred:
         self.result = result
 
 
+def _claim_when_unlocked(*, job_id: int, worker: str | None, attempts: int = 6) -> Claim:
+    """``job_claim``, tried again when SQLite reports the table or database locked (a job thread started by a web
+    request claims while the request may still read the same table; shared-cache SQLite answers "table is locked"
+    at once, without waiting its busy timeout). The claim is one transaction, so a retry is safe."""
+    for attempt in range(attempts):
+        try:
+            return job_claim(job_id=job_id, worker=worker)
+        except OperationalError as exc:
+            if connection.vendor != "sqlite" or "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def job_run(
     *, job_id: int, echo: Callable[[str], None] | None = None, worker: str | None = None, heartbeat: bool = False
 ) -> JobRun:
     """Run a job now, in this process. Idempotent: a finished job, or one a live process runs, is left alone."""
-    claim = job_claim(job_id=job_id, worker=worker)
+    claim = _claim_when_unlocked(job_id=job_id, worker=worker)
     job = JobRun.objects.get(pk=job_id)
     if claim.token is None:
         logger.info("job %s not run here: %s", job_id, claim.reason)

@@ -289,3 +289,47 @@ def test_results_are_stored_as_json_and_unstorable_results_fail_the_job():
     finally:
         for kind in ("test:numpy", "test:scalar", "test:object"):
             job_handler_unregister(kind)
+
+
+def test_a_claim_refused_by_a_locked_sqlite_table_is_tried_again_and_the_job_runs(toy_kinds, monkeypatch):
+    from django.db import OperationalError, connection
+
+    import ecomops.jobs as jobs
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite reports lock conflicts as errors; PostgreSQL waits on the row lock")
+    job = JobRun.objects.create(kind="train:toy", parameters={"values": [2, 4]})
+    calls = []
+    real_claim = jobs.job_claim
+
+    def claim_locked_twice(**kwargs):
+        calls.append(kwargs["job_id"])
+        if len(calls) <= 2:
+            raise OperationalError("database table is locked: ecomops_jobrun")
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(jobs, "job_claim", claim_locked_twice)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+
+    job = job_run(job_id=job.pk)
+
+    assert calls == [job.pk] * 3
+    assert (job.state, job.attempts) == ("succeeded", 1)
+
+
+def test_any_other_database_error_of_the_claim_is_not_retried(toy_kinds, monkeypatch):
+    from django.db import OperationalError
+
+    import ecomops.jobs as jobs
+
+    job = JobRun.objects.create(kind="train:toy", parameters={"values": [2, 4]})
+    calls = []
+
+    def broken(**kwargs):
+        calls.append(1)
+        raise OperationalError("no such table: ecomops_jobrun")
+
+    monkeypatch.setattr(jobs, "job_claim", broken)
+    with pytest.raises(OperationalError, match="no such table"):
+        job_run(job_id=job.pk)
+    assert calls == [1]

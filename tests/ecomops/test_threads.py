@@ -1,6 +1,7 @@
 """Native thread pools per worker process: each process's share of the cores, an operator's setting wins."""
 
 import pytest
+import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ecomops.celery import _limit_native_threads, _plan_native_threads
@@ -22,7 +23,15 @@ def test_the_plan_keeps_an_operators_setting():
     assert environ == {THREADS_ENV: "1"}
 
 
-def test_worker_signals_plan_from_the_command_line_concurrency_and_limit_the_process(monkeypatch):
+@pytest.fixture
+def torch_threads():
+    """torch's intra-op pool is not threadpoolctl's to restore: put this test process's size back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_worker_signals_plan_from_the_command_line_concurrency_and_limit_the_process(monkeypatch, torch_threads):
     for name in (THREADS_ENV, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(name, "")  # recorded, so that teardown restores what the process had
         monkeypatch.delenv(name)
@@ -35,10 +44,11 @@ def test_worker_signals_plan_from_the_command_line_concurrency_and_limit_the_pro
         _limit_native_threads()
         pools = threadpool_info()
         assert pools and {pool["num_threads"] for pool in pools} == {1}
+        assert torch.get_num_threads() == 1
     assert os.environ["OMP_NUM_THREADS"] == "1"
 
 
-def test_limit_sets_library_variables_only_where_the_operator_did_not():
+def test_limit_sets_library_variables_only_where_the_operator_did_not(torch_threads):
     environ = {"OMP_NUM_THREADS": "6"}
     with threadpool_limits():
         limit_native_threads(2, environ=environ)
