@@ -572,8 +572,9 @@ def _forecast_rows(*, version: ModelVersion, as_of: date, frame):
     constant = {"model_version_id": version.pk, "as_of": as_of}
     for start in range(0, len(frame), 100_000):  # python values of one part at a time
         part = frame.iloc[start : start + 100_000]
-        ids = np.array([_split_series_id(s) for s in part["series_id"].unique()], dtype=np.int64).reshape(-1, 2)
-        position = pd.Index(part["series_id"].unique()).get_indexer(part["series_id"])
+        series = part["series_id"].unique()
+        ids = np.array([_split_series_id(s) for s in series], dtype=np.int64).reshape(-1, 2)
+        position = pd.Index(series).get_indexer(part["series_id"])
         columns = {
             "product_id": ids[position, 0].tolist(),
             "location_id": ids[position, 1].tolist(),

@@ -106,7 +106,7 @@ class EaseRecommender:
         (a 15x Olist copy: 2,312 of 20,000 items).
         """
         matrix = sparse.csr_matrix(matrix)
-        n_users, n_items = matrix.shape
+        n_users = matrix.shape[0]
         out = np.full((n_users, n), -1, dtype=np.int64)
         out_scores = np.full((n_users, n), -np.inf, dtype=np.float32)
         linked = self.linked_
@@ -120,8 +120,9 @@ class EaseRecommender:
                 scores = np.asarray(block @ self.weights_, dtype=np.float32)
                 scores[block.nonzero()] = -np.inf
                 scores[scores <= 0] = -np.inf  # no evidence: left to the popularity fill below
-                part = np.argpartition(-scores, kth=k - 1, axis=1)[:, :k] if k < scores.shape[1] else None
-                if part is None:
+                if k < scores.shape[1]:
+                    part = np.argpartition(-scores, kth=k - 1, axis=1)[:, :k]
+                else:
                     part = np.tile(np.arange(scores.shape[1]), (len(rows), 1))
                 part_scores = np.take_along_axis(scores, part, axis=1)
                 order = np.lexsort((part, -part_scores), axis=1)
