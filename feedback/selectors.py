@@ -48,6 +48,12 @@ def sentiment_training_frame(*, until: datetime | None = None) -> pd.DataFrame:
     return frame.sort_values(["written_at", "id"], kind="stable").reset_index(drop=True)
 
 
+def review_language_counts() -> dict[str, int]:
+    """Stored reviews per known language: the store's mix, the prior for detecting short texts."""
+    rows = Review.objects.exclude(language="").values("language").annotate(n=Count("pk")).values_list("language", "n")
+    return dict(rows)
+
+
 def topic_keyword_rules() -> list[TopicKeywordRule]:
     return [
         TopicKeywordRule(topic, language, phrase)

@@ -30,7 +30,7 @@ from ecomops.registry import (
     model_version_register,
 )
 
-from .ml.language import detect_language
+from .ml.language import detect_language, language_prior
 from .ml.sentiment import (
     LABELS,
     NEGATIVE,
@@ -72,13 +72,15 @@ _cache: dict[int, object] = {}
 
 
 def _loaded(version: ModelVersion):
-    """Artifacts are loaded once per process (checksum-verified by the registry) and kept by version id."""
+    """Artifacts are loaded once per process (checksum-verified by the registry) and kept by version id and
+    checksum (an id alone can come back with another artifact after a database is restored or rolled back)."""
+    key = (version.pk, version.artifact_sha256)
     with _cache_lock:
-        if version.pk not in _cache:
+        if key not in _cache:
             if len(_cache) > 4:
                 _cache.clear()
-            _cache[version.pk] = model_version_load(version=version)
-        return _cache[version.pk]
+            _cache[key] = model_version_load(version=version)
+        return _cache[key]
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ def texts_analyze(*, texts: list[str], languages: list[str] | None = None) -> li
         )
     sentiment_model = _loaded(version)
     texts = [str(t or "") for t in texts]
-    languages = list(languages) if languages else [detect_language(t).language for t in texts]
+    # a blank language is detected, short texts leaning to the languages the active model was trained on
+    prior = sentiment_model.language_prior()
+    given = list(languages) if languages else [""] * len(texts)
+    languages = [lang or detect_language(t, prior=prior).language for lang, t in zip(given, texts, strict=True)]
     prediction = sentiment_model.predict_proba(texts, languages)
     topic_version = active_model_version(TOPIC_SPEC.name)
     topic_model = _loaded(topic_version) if topic_version else TopicModel()
@@ -153,8 +158,7 @@ def reviews_analyze(*, review_ids: list[int] | None = None, batch_size: int = 20
     for start in range(0, len(ids), batch_size):
         chunk = list(Review.objects.filter(pk__in=ids[start : start + batch_size]).order_by("pk"))
         texts = [compose_text(r.title, r.text) for r in chunk]
-        languages = [r.language or detect_language(t).language for r, t in zip(chunk, texts, strict=True)]
-        analyses = texts_analyze(texts=texts, languages=languages)
+        analyses = texts_analyze(texts=texts, languages=[r.language for r in chunk])
         now = timezone.now()
         with transaction.atomic():
             # plain rows by executemany (ecomops.bulk): bulk_create / bulk_update's CASE WHEN per row and field
@@ -183,9 +187,9 @@ def reviews_analyze(*, review_ids: list[int] | None = None, batch_size: int = 20
             bulk_insert(ReviewAnalysis, create)
             if update:
                 bulk_update_rows(ReviewAnalysis, update, list(update[0].keys() - {"pk"}))
-            for review, language in zip(chunk, languages, strict=True):
-                if not review.language and language != "und":
-                    Review.objects.filter(pk=review.pk, language="").update(language=language)
+            for review, result in zip(chunk, analyses, strict=True):
+                if not review.language and result.language != "und":
+                    Review.objects.filter(pk=review.pk, language="").update(language=result.language)
             queue_items_sync(review_ids=[r.pk for r in chunk])
         done += len(chunk)
     return done
@@ -354,8 +358,11 @@ def sentiment_train(
     progress = progress or (lambda pct, msg: None)
     frame = sentiment_training_frame(until=until)
     frame = frame[frame.label.isin(LABELS)].copy()
+    # reviews stored without a language: detected, short ones leaning to the languages of the others
+    prior = language_prior(frame.loc[frame.language.astype(bool), "language"].value_counts().to_dict())
     frame["language"] = [
-        lang or detect_language(text).language for lang, text in zip(frame.language, frame.text, strict=True)
+        lang or detect_language(text, prior=prior).language
+        for lang, text in zip(frame.language, frame.text, strict=True)
     ]
     if frame.label.nunique() < 2 or len(frame) < 20:
         raise ValueError(

@@ -17,9 +17,10 @@ from django.utils.dateparse import parse_datetime
 
 from ecomops.registry import active_model_version
 
-from .ml.language import detect_language
+from .ml.language import detect_language, language_prior
 from .ml.sentiment import NEGATIVE, NEUTRAL, POSITIVE, compose_text
 from .models import Review
+from .selectors import review_language_counts
 from .services import SENTIMENT_SPEC, reviews_schedule_analysis
 
 ENCODINGS = ("utf-8", "latin-1")
@@ -252,6 +253,8 @@ def reviews_import_csv(
         if positions:
             raise ValueError(f"{name}: without a header, columns are positions (1, 2, ...), not {positions}")
     rows = table.rows
+    # without --language each text is detected, short ones leaning to the languages of the stored reviews
+    prior = None if language else language_prior(review_language_counts())
     report = ReviewImportReport(file=name, read=len(rows) + len(table.rejected))
     report.rejected.extend(table.rejected)
     style = (
@@ -300,7 +303,7 @@ def reviews_import_csv(
                 "text": text,
                 "label": label,
                 "score": score,
-                "language": language or detect_language(compose_text(title, text)).language[:8],
+                "language": language or detect_language(compose_text(title, text), prior=prior).language[:8],
                 "created_at_source": written,
             },
         }

@@ -112,17 +112,13 @@ class AnalyzeView(APIView):
         serializer = serializers.AnalyzeRequestSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
         items = serializer.validated_data["items"]
-        languages = [item.get("language") or "" for item in items]
         try:
-            results = texts_analyze(texts=[item["text"] for item in items])
+            # a caller-supplied language overrides detection
+            results = texts_analyze(
+                texts=[item["text"] for item in items], languages=[item.get("language") or "" for item in items]
+            )
         except NoActiveModel as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        if any(languages):
-            # a caller-supplied language overrides detection
-            fixed = [(i, lang) for i, lang in enumerate(languages) if lang]
-            redo = texts_analyze(texts=[items[i]["text"] for i, _ in fixed], languages=[lang for _, lang in fixed])
-            for (index, _), result in zip(fixed, redo, strict=True):
-                results[index] = result
         return Response(
             {
                 "results": [

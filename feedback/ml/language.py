@@ -1,18 +1,36 @@
-"""Language detection without downloads: Unicode script first, then a function-word and letter profile.
+"""Language detection without downloads: Unicode script first, then a character n-gram model for Latin text.
 
 Chinese, Japanese, Korean, Cyrillic, Arabic, Greek, Hebrew and Thai are decided by script. Latin text is
-scored against short built-in profiles (the most frequent function words and the letters with diacritics
-that only one of the candidate languages uses) for Portuguese, English, Spanish, French, German and Italian.
-Mixed or empty text gives ``"und"`` (undetermined).
+scored by py3langid's naive Bayes byte n-gram model (trained on 97 languages, shipped inside the package)
+restricted to ``LATIN_LANGUAGES``, with its scores tempered by the square root of the text's length as py3langid
+does, plus review-domain evidence (one point per frequent function or shopping word of a language, and letters
+with diacritics only one candidate uses) and, when given, the log of a prior: the language mix of the texts the
+store's models were trained on, so that "Excelente" or "Ok" in a Brazilian store is Portuguese. The prior is
+half that mix and half uniform, so clear evidence for another language still wins. Text without letters
+gives ``"und"`` (undetermined).
+
+Shared labelled sets (``benchmarks/language.py``): the profile alone left 4-5 % of short reviews undetermined
+(Olist held-out 94.8 % Portuguese, UCI sentences 95.5 % English); the n-gram model with the word evidence gives
+98.0 % / 99.5 %, and with the training mix as prior 99.2 % / 99.8 %.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 UNDETERMINED = "und"
+# Latin-script languages the n-gram model chooses among: the store's languages plus its close neighbours (a
+# Spanish or Italian review must not be read as Portuguese just because Portuguese is the only Romance option).
+LATIN_LANGUAGES = ("pt", "en", "es", "fr", "de", "it", "nl")
+WORD_EVIDENCE = 1.0  # score points per function word of a language (the n-gram scores are tempered log-odds)
+PRIOR_SHARE = 0.5  # weight of the given prior against a uniform one
 
 
 def _words(text: str) -> frozenset[str]:
@@ -86,8 +104,13 @@ class LanguageGuess:
     confidence: float
 
 
-def detect_language(text: str | None, *, default: str = UNDETERMINED) -> LanguageGuess:
-    """Guess the language of ``text``: ISO 639-1 code (``pt``, ``zh``, ``en``, ...) or ``default``."""
+def detect_language(
+    text: str | None, *, default: str = UNDETERMINED, prior: Mapping[str, float] | None = None
+) -> LanguageGuess:
+    """Guess the language of ``text``: ISO 639-1 code (``pt``, ``zh``, ``en``, ...) or ``default``.
+
+    ``prior``: relative weights of languages (e.g. training rows per language; see ``language_prior``) that decide
+    short Latin texts the text alone leaves open."""
     if not text or not text.strip():
         return LanguageGuess(default, 0.0)
     text = unicodedata.normalize("NFC", text)
@@ -107,25 +130,57 @@ def detect_language(text: str | None, *, default: str = UNDETERMINED) -> Languag
         return LanguageGuess("zh", min(1.0, (counts.get("han", 0) + counts.get("kana", 0)) / total + 0.3))
     if script in _SCRIPT_LANGUAGE:
         return LanguageGuess(_SCRIPT_LANGUAGE[script], count / total)
-    return _detect_latin(text.lower(), default=default)
+    return _detect_latin(text, default=default, prior=_log_prior(prior))
 
 
-def _detect_latin(text: str, *, default: str) -> LanguageGuess:
-    words = _WORD.findall(text)
-    scores = {lang: 0.0 for lang in _FUNCTION_WORDS}
-    for word in words:
-        for lang, vocabulary in _FUNCTION_WORDS.items():
-            if word in vocabulary:
-                scores[lang] += 1.0
-    for lang, letters in _DISTINCT_LETTERS.items():
-        scores[lang] += 1.5 * sum(text.count(letter) for letter in letters)
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (best, best_score), (_, second_score) = ranked[0], ranked[1]
-    if best_score <= 0:
+@functools.cache
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)  # raw log scores: tempered and normalised here
+    identifier.set_languages(list(LATIN_LANGUAGES))
+    return identifier
+
+
+def _log_prior(prior: Mapping[str, float] | None) -> np.ndarray | None:
+    if not prior:
+        return None
+    weights = np.array([max(0.0, float(prior.get(lang, 0.0))) for lang in LATIN_LANGUAGES])
+    if weights.sum() <= 0:
+        return None
+    mixed = PRIOR_SHARE * weights / weights.sum() + (1 - PRIOR_SHARE) / len(LATIN_LANGUAGES)
+    return np.log(mixed)
+
+
+def _detect_latin(text: str, *, default: str, prior: np.ndarray | None) -> LanguageGuess:
+    folded = text.lower()
+    words = _WORD.findall(folded)
+    if not words:
         return LanguageGuess(default, 0.0)
-    confidence = (best_score - second_score + 1.0) / (best_score + 1.0)
-    return LanguageGuess(best, round(min(1.0, confidence), 3))
+    ranked = dict(_identifier().rank(text))
+    scores = np.array([ranked[lang] for lang in LATIN_LANGUAGES], dtype=float)
+    scores /= math.sqrt(max(1, len(text.encode("utf-8"))))
+    for index, lang in enumerate(LATIN_LANGUAGES):
+        vocabulary = _FUNCTION_WORDS.get(lang, frozenset())
+        evidence = sum(word in vocabulary for word in words)
+        evidence += 1.5 * sum(folded.count(letter) for letter in _DISTINCT_LETTERS.get(lang, ""))
+        scores[index] += WORD_EVIDENCE * evidence
+    if prior is not None:
+        scores += prior
+    probabilities = np.exp(scores - scores.max())
+    probabilities /= probabilities.sum()
+    best = int(np.argmax(probabilities))
+    return LanguageGuess(LATIN_LANGUAGES[best], round(float(probabilities[best]), 3))
 
 
-def detect_languages(texts: list[str], *, default: str = UNDETERMINED) -> list[str]:
-    return [detect_language(text, default=default).language for text in texts]
+def language_prior(rows_per_language: Mapping[str, int] | None) -> dict[str, float]:
+    """Shares of the detectable languages in a training mix (``{"pt": 30000, "zh": 9000, "und": 12}``)."""
+    rows = {lang: n for lang, n in (rows_per_language or {}).items() if lang != UNDETERMINED and n > 0}
+    total = sum(rows.values())
+    return {lang: n / total for lang, n in rows.items()} if total else {}
+
+
+def detect_languages(
+    texts: list[str], *, default: str = UNDETERMINED, prior: Mapping[str, float] | None = None
+) -> list[str]:
+    return [detect_language(text, default=default, prior=prior).language for text in texts]

@@ -32,7 +32,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .language import detect_languages
+from .language import detect_languages, language_prior
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
@@ -218,9 +218,16 @@ class _PerLanguageModel:
         raise NotImplementedError
 
     # -- prediction
+    def language_prior(self) -> dict[str, float]:
+        """Shares of the languages this model was trained on: the prior that settles short Latin texts."""
+        rows = getattr(self, "training_rows_", None)
+        if rows is None and getattr(self, "members", None):  # an ensemble: its members saw the same rows
+            rows = getattr(self.members[0], "training_rows_", None)
+        return language_prior(rows)
+
     def predict_proba(self, texts: list[str], languages: list[str] | None = None) -> SentimentPrediction:
         texts = [normalize_text(t) for t in texts]
-        langs = list(languages) if languages is not None else detect_languages(texts)
+        langs = list(languages) if languages is not None else detect_languages(texts, prior=self.language_prior())
         return self._finalize(texts, self._distributions(texts, langs), langs)
 
     def _distributions(self, texts: list[str], langs: list[str]) -> list[dict[str, float]]:

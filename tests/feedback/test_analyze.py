@@ -34,6 +34,22 @@ def test_analyze_text_exports_exactly_the_contract_columns(trained_sentiment, tm
     assert out.getvalue() == f"4 texts analysed → {target}\n"
 
 
+def test_short_texts_are_read_in_the_languages_the_active_model_was_trained_on(db, api_client):
+    from feedback.services import sentiment_train
+    from tests.feedback.factories import corpus_reviews
+
+    corpus_reviews(languages=("pt",), copies=3)
+    (version,) = sentiment_train(algorithms=("linear",))
+    assert version.status == "active"
+    response = api_client.post(
+        "/api/v1/feedback/analyze/",
+        {"items": [{"id": "a", "text": "Ok"}, {"id": "b", "text": "Top"}, {"id": "c", "text": "The box was damaged"}]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert [r["language"] for r in response.json()["results"]] == ["pt", "pt", "en"]
+
+
 def test_analyze_text_without_model_or_with_wrong_columns_fails_clearly(db, tmp_path):
     source = tmp_path / "in.csv"
     source.write_text("id,body\n1,x\n", encoding="utf-8")

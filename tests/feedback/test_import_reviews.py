@@ -154,3 +154,28 @@ def test_signed_scores_map_by_their_sign(value, expected):
 def test_signed_score_that_is_not_a_number_is_rejected_with_the_reason():
     with pytest.raises(ValueError, match=r"label 'good' is not a signed score \(below 0 negative, 0 neutral"):
         label_map("good", "signed")
+
+
+def test_without_language_short_texts_follow_the_stored_reviews_languages(db, tmp_path):
+    from tests.feedback.factories import corpus_reviews
+
+    corpus_reviews(languages=("pt",))  # the store so far: Portuguese reviews
+    path = _write(tmp_path, "mixed.csv", "label,text\n1,Top\n1,Excelente\n0,The parcel never arrived at all\n1,很好\n")
+    call_command(
+        "import_reviews",
+        path,
+        "--language",
+        "auto",
+        "--text-column",
+        "text",
+        "--label-column",
+        "label",
+        stdout=StringIO(),
+    )
+    imported = Review.objects.filter(channel="mixed").order_by("pk")
+    assert [(r.text, r.language) for r in imported] == [
+        ("Top", "pt"),
+        ("Excelente", "pt"),
+        ("The parcel never arrived at all", "en"),
+        ("很好", "zh"),
+    ]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from feedback.ml.language import detect_language
+from feedback.ml.language import detect_language, language_prior
 from feedback.ml.replies import fill_template, unknown_placeholders
 from feedback.ml.sentiment import LinearSentimentModel, SentimentParams, _word_tokens, compose_text, score_to_label
 from feedback.ml.suspicious import jaccard, near_duplicate_pairs, score_suspicious, shingles
@@ -31,6 +31,32 @@ from tests.feedback.factories import CORPUS
 )
 def test_detect_language_on_clear_examples(text, language):
     assert detect_language(text).language == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["satisfeito", "Péssimo atendimento", "Tudo ocorreu perfeitamente.", "Vou continuar comprando"],
+)
+def test_short_portuguese_reviews_are_portuguese_without_any_prior(text):
+    # each was "und" for the function-word profile: no listed word, no ã / õ / ç
+    assert detect_language(text).language == "pt"
+
+
+def test_a_prior_settles_short_texts_but_not_clear_evidence_for_another_language():
+    store = {"pt": 9000, "zh": 1000}
+    assert [detect_language(t, prior=store).language for t in ("Excelente", "Ok", "Top", "Amei")] == ["pt"] * 4
+    assert detect_language("The parcel never arrived and nobody answers my emails", prior=store).language == "en"
+    assert detect_language("El producto llegó roto y no funciona", prior=store).language == "es"
+    assert detect_language("Ok", prior={"en": 1}).language == "en"
+    # no letters: undetermined whatever the prior
+    assert [detect_language(t, prior=store).language for t in ("10", "....", "")] == ["und"] * 3
+    guess = detect_language("Excelente", prior=store)
+    assert 0.5 < guess.confidence < 1
+
+
+def test_language_prior_is_the_share_of_each_known_language():
+    assert language_prior({"pt": 30, "en": 10, "und": 60, "zh": 0}) == {"pt": 0.75, "en": 0.25}
+    assert language_prior({"und": 5}) == {} == language_prior(None)
 
 
 def test_chinese_is_tokenised_per_character_not_split_on_spaces():
@@ -73,6 +99,9 @@ def test_linear_model_learns_each_language_and_handles_empty_text():
     assert sorted(model.models_) == ["*", "en", "pt", "zh"]
     prediction = model.predict_proba(["produto péssimo, não chegou", "excellent, love it", "很好吃，很满意", ""])
     assert prediction.languages == ["pt", "en", "zh", "und"]
+    # the languages it saw, by share of the training rows: the prior of its language detection
+    counts = {lang: languages.count(lang) for lang in ("pt", "en", "zh")}
+    assert model.language_prior() == {lang: n / len(languages) for lang, n in counts.items()}
     assert prediction.labels == ["negative", "positive", "positive", "neutral"]
     assert all(0.0 <= p <= 1.0 for p in prediction.probabilities)
     assert abs(sum(prediction.distribution[0].values()) - 1.0) < 1e-6
