@@ -12,8 +12,8 @@ as-of date) has fully been observed before the as-of date is compared with the d
 (order lines daily, point-of-sale weeks; a missing week drops that interval). The standardised errors are
 pooled over all products and locations (one series has too few), each weighted by its interval's scale so that
 the pool predicts the shortage in units (``pooled_errors``). With fewer than ``MIN_ERROR_SAMPLES`` of them (a
-fresh install, a new store: no earlier forecast has been observed yet) the pool comes from the version's own
-training backtest instead (``backtest_error_samples``: the fold's forecasts were fitted before its origin, so
+fresh install, a new store: few or no earlier forecasts have been observed yet) the pool adds the version's own
+training backtest to them (``backtest_error_samples``: the fold's forecasts were fitted before its origin, so
 they are as leak-free as issued ones); with too few there as well (or a version stored without its backtest),
 the policy falls back to a normal approximation from the forecast quantiles. The reason says which pool was
 used and how many errors it holds.
@@ -245,9 +245,14 @@ def replenishment_suggest(
     protection_days = {(p, loc): i.lead_time_days + i.review_days for (p, loc, _), i in zip(keys, items, strict=True)}
     errors, scales = forecast_error_samples(as_of=as_of, protection_days=protection_days)
     source = "issued forecasts"
-    if len(errors) < MIN_ERROR_SAMPLES:  # a first run: no earlier forecast to compare yet
-        errors, scales = backtest_error_samples(version=version, protection_days=protection_days)
-        source = f"the backtest of demand v{version.version}"
+    if len(errors) < MIN_ERROR_SAMPLES:  # the first runs: few or no earlier forecasts observed yet
+        fold_errors, fold_scales = backtest_error_samples(version=version, protection_days=protection_days)
+        fold = f"the backtest of demand v{version.version}"
+        if len(errors) and len(fold_errors):  # both are out-of-sample: the few issued ones join the fold's
+            source = f"issued forecasts ({len(errors)}) and {fold} ({len(fold_errors)})"
+        elif len(fold_errors):
+            source = fold
+        errors, scales = np.concatenate([errors, fold_errors]), np.concatenate([scales, fold_scales])
     if len(errors) >= MIN_ERROR_SAMPLES:
         pool = pooled_errors(errors, scales)
         items = [replace(i, error_samples=pool, error_count=len(errors), error_source=source) for i in items]

@@ -101,3 +101,31 @@ def test_version_without_a_stored_backtest_falls_back_to_the_quantiles(products)
     _version(items, location, {"W": {"global": None, "method": {}, "resid_q": {}}})
     [s, *_] = replenishment_suggest(as_of=AS_OF, review_days=4)
     assert "from the forecast quantiles only (no past errors)" in s.reason
+
+
+def test_a_few_issued_forecasts_join_the_backtest_pool(products):
+    """Three products had a weekly forecast issued by an earlier version two weeks before AS_OF and observed
+    since (P50 100, spread 50, sold 100 + 30 m): fewer than 20 errors, so they are pooled with the backtest's
+    300 instead of being ignored, and the reason counts both."""
+    from inventory.models import SalesObservation
+
+    items, location = products
+    version = _version(items, location, _artifact(items, location))
+    old = model_version_register(spec=SPEC, trained=TrainedModel(algorithm="t", artifact={}, metrics={}))
+    issued = AS_OF - timedelta(days=14)
+    for m, product in enumerate(items[:3]):
+        DemandForecast.objects.create(
+            product=product, location=location, model_version=old, as_of=issued, period_start=issued,
+            period_days=7, horizon_step=1, p10=80, p50=100, p90=130,
+        )  # fmt: skip
+        SalesObservation.objects.create(product=product, location=location, period_start=issued, units=100 + 30 * m)
+    fold_errors, fold_scales = backtest_error_samples(
+        version=version, protection_days={(p.pk, location.pk): 7 for p in items}
+    )
+    pool = np.array(pooled_errors([0.0, 0.6, 1.2, *fold_errors], [50.0] * 3 + fold_scales.tolist()))
+    suggestions = replenishment_suggest(as_of=AS_OF, review_days=4)
+    for s in suggestions:
+        assert s.daily_demand == pytest.approx((100 + 50 * pool.mean()) / 7)
+        assert (
+            f"from 303 errors of issued forecasts (3) and the backtest of demand v{version.version} (300)" in s.reason
+        )
