@@ -151,6 +151,9 @@ def main() -> int:
         test = frame[(frame["purchased_at"] >= as_of) & frame["delivered_at"].notna() & (frame["status"] != "canceled")]
         if args.horizon_days:
             test = test[test["purchased_at"] < as_of + pd.Timedelta(days=args.horizon_days)]
+        if test.empty:
+            print(f"cut-off {cutoff}: no delivered order purchased on or after it in {args.data}; skipped")
+            continue
         history = known_as_of(frame[frame["purchased_at"] < as_of], as_of)
         started = time.perf_counter()
         model = DeliveryTimeModel(DeliveryParams(target_late_share=args.target)).fit(history, as_of=as_of)
@@ -182,6 +185,9 @@ def main() -> int:
         ):
             rows.append({"cutoff": cutoff, "method": name, **m})
         rows[-5]["fit_s"] = round(fit_seconds, 1)
+    if not rows:
+        print("no cut-off had orders to score")
+        return 1
     table = pd.DataFrame(rows)
     print()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

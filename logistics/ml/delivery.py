@@ -466,7 +466,7 @@ class DeliveryTimeModel:
         """
         orders = _coerce(orders)
         X = self._features(orders, feature_time=self._feature_time(orders, self.as_of_))
-        median = self._centre(X)
+        median = self._centre(X) if len(X) else np.zeros(0)  # the trees refuse an empty frame
         spread = np.ones(len(X))
         power = getattr(self, "score_power_", 0.0)
         purchased = orders["purchased_at"]

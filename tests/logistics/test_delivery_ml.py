@@ -111,6 +111,9 @@ def test_promise_not_before_eta_and_metrics():
     predicted = model.fit(orders, as_of=as_of).predict(orders[orders["purchased_at"] >= as_of])
     assert (pd.to_datetime(predicted["promise_date"]) >= pd.to_datetime(predicted["eta_date"])).all()
     assert predicted["late_risk"].between(0, 1).all()
+    # no order to predict: an empty frame with the same columns, not an error from the trees
+    empty = model.predict(orders.iloc[:0])
+    assert empty.empty and list(empty.columns) == list(predicted.columns)
 
     crafted = pd.DataFrame({"eta_date": ["2018-01-05", "2018-01-10"], "promise_date": ["2018-01-08", "2018-01-09"]})
     metrics = delivery_metrics(crafted, pd.Series(pd.to_datetime(["2018-01-06 15:00", "2018-01-11 09:00"])))
