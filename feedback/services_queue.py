@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from ecomops.bulk import bulk_update_rows
 from orders.models import Order, OrderLine
 
 from .ml.replies import fill_template
@@ -55,13 +56,15 @@ class Priority:
     due_at: datetime | None
 
 
-def _order_value(order_id: int | None) -> Decimal:
-    if not order_id:
-        return Decimal(0)
-    total = OrderLine.objects.filter(order_id=order_id).aggregate(
-        v=Sum(F("unit_price") * F("quantity") + F("freight"))
-    )["v"]
-    return Decimal(total or 0)
+def _order_values(order_ids) -> dict[int, Decimal]:
+    """Goods and freight of each order, in one query (orders without lines are absent: value 0)."""
+    totals = (
+        OrderLine.objects.filter(order_id__in={o for o in order_ids if o})
+        .values("order_id")
+        .annotate(v=Sum(F("unit_price") * F("quantity") + F("freight")))
+        .values_list("order_id", "v")
+    )
+    return {order_id: Decimal(total or 0) for order_id, total in totals}
 
 
 def queue_priority(
@@ -83,7 +86,7 @@ def queue_priority(
         reasons.append(f"topic {worst}")
     if order_value:
         value += 10 * min(float(order_value) / 500.0, 1.0)
-        reasons.append(f"order value {order_value}")
+        reasons.append(f"order value {order_value:,.2f}")  # the same text whatever scale the database returns
     if earlier_negative:
         value += min(10, 5 * earlier_negative)
         reasons.append(f"{earlier_negative} earlier complaint(s) by this customer")
@@ -123,12 +126,15 @@ def queue_items_sync(*, review_ids: list[int], now: datetime | None = None) -> i
         .order_by("review_id")
     ):
         negative_by_customer.setdefault(customer_id, []).append((pk, written))
-    created = 0
+    order_values = _order_values(r.order_id for r in reviews)
+    create, update = [], []
     for review in reviews:
         analysis = getattr(review, "analysis", None)
         item = existing.get(review.pk)
         if item is None and not _needs_attention(review, analysis):
             continue
+        if item is not None and item.state not in QueueItem.OPEN_STATES:
+            continue  # resolved or dismissed: its priority no longer matters
         earlier = 0
         if review.order_id:
             earlier = sum(
@@ -139,20 +145,22 @@ def queue_items_sync(*, review_ids: list[int], now: datetime | None = None) -> i
         priority = queue_priority(
             review=review,
             analysis=analysis,
-            order_value=_order_value(review.order_id),
+            order_value=order_values.get(review.order_id, Decimal(0)),
             earlier_negative=earlier,
             now=now,
         )
+        values = {"priority": priority.value, "priority_reasons": priority.reasons, "due_at": priority.due_at}
         if item is None:
-            QueueItem.objects.create(
-                review=review, priority=priority.value, priority_reasons=priority.reasons, due_at=priority.due_at
-            )
-            created += 1
-        elif item.state in QueueItem.OPEN_STATES:
-            QueueItem.objects.filter(pk=item.pk).update(
-                priority=priority.value, priority_reasons=priority.reasons, due_at=priority.due_at, updated_at=now
-            )
-    return created
+            create.append(QueueItem(review=review, **values))
+        else:
+            update.append({"pk": item.pk, **values, "updated_at": now})
+    # one INSERT and one batched UPDATE per call instead of a query per review (and one per order value): at
+    # marketplace scale the per-review queries were most of a full re-score's queue step
+    with transaction.atomic():
+        QueueItem.objects.bulk_create(create)
+        if update:
+            bulk_update_rows(QueueItem, update, ["priority", "priority_reasons", "due_at", "updated_at"])
+    return len(create)
 
 
 def queue_refresh_priorities(*, now: datetime | None = None) -> int:

@@ -33,7 +33,7 @@ def test_priority_adds_up_its_reasons(db):
     assert priority.reasons == [
         "negative sentiment (0.80)",
         "topic not_delivered",
-        "order value 250",
+        "order value 250.00",
         "1 earlier complaint(s) by this customer",
         "unanswered",
     ]
@@ -51,6 +51,35 @@ def test_sync_queues_only_reviews_that_need_attention(db):
     # syncing again re-prioritises, it does not duplicate
     assert queue.queue_items_sync(review_ids=[negative.pk], now=NOW) == 0
     assert QueueItem.objects.count() == 2
+
+
+def test_sync_priorities_use_each_orders_value_in_a_constant_number_of_queries(db):
+    """Order values come from one aggregate and items are written in batches: the queries do not grow with the
+    reviews, and each item's priority still counts its own order's goods and freight."""
+    from django.test.utils import CaptureQueriesContext
+
+    def reviews(k: int, first: int) -> list[Review]:
+        out = []
+        for m in range(first, first + k):
+            order = OrderFactory(customer=CustomerFactory())
+            OrderLineFactory(order=order, unit_price=Decimal(50 * m), quantity=2, freight=Decimal(10))
+            out.append(ReviewFactory(order=order, score=1, created_at_source=NOW))
+        return out
+
+    few, many = reviews(2, 1), reviews(8, 3)
+    with CaptureQueriesContext(connection) as first:
+        assert queue.queue_items_sync(review_ids=[r.pk for r in few], now=NOW) == 2
+    with CaptureQueriesContext(connection) as second:
+        assert queue.queue_items_sync(review_ids=[r.pk for r in many], now=NOW) == 8
+    assert len(second) == len(first)
+    with CaptureQueriesContext(connection) as again:  # every item exists: re-prioritised in one batch
+        assert queue.queue_items_sync(review_ids=[r.pk for r in few + many], now=NOW) == 0
+    assert len(again) == len(first)
+    items = QueueItem.objects.select_related("review__order")
+    # order value 100 m + 10: the reason names the order's own goods and freight, two decimals on every database
+    assert sorted(next(x for x in i.priority_reasons if x.startswith("order value")) for i in items) == sorted(
+        f"order value {100 * m + 10:,.2f}" for m in range(1, 11)
+    )
 
 
 def test_claim_takes_the_highest_priority_new_item(agents):
