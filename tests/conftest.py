@@ -37,6 +37,13 @@ def _media_root(tmp_path, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's advice for test suites: a cheap hasher. The production PBKDF2 (1,000,000 rounds) costs 0.3 s per
+    user created or logged in, about a minute of each CI pass; what is tested is who may log in, not the hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Celery runs tasks in-process in ordinary tests, also when REDIS_URL is set (CI on Postgres + Redis).
 
