@@ -7,7 +7,8 @@ log(demand / level + offset), the level being the series' recent mean: one model
 alike, price and promotion effects are multiplicative (as in a log-log demand model), and since the transform
 is monotone its quantiles map back to demand units exactly. Covariates: log price, relative to the series' own
 past prices and to the competing products of its group (leave-one-out mean and the cheapest) in the same
-period, the share of competitors on promotion, and per series its price response (the slope of log demand on
+period, the share of competitors on promotion, each promotion flag of the period before and after the target
+(the dip after a promotion customers stocked up on, the wait before one), and per series its price response (the slope of log demand on
 log price before T) and its level away from promotions. The median is averaged, in the target space, with each
 series' own ridge regression of that target on its price, its competitors' price and promotions (which extrapolates a price cut deeper
 than the pooled trees have seen); the quantiles move with it before the conformal calibration. A covariate that
@@ -191,9 +192,17 @@ class GlobalQuantileForecaster:
         for name, matrix in panel.covariates.items():
             if name == "price":
                 continue
-            columns[name] = matrix[i, when(name)]
+            at = when(name)
+            columns[name] = matrix[i, at]
             if name == "holiday":
                 columns["holiday_next"] = matrix[i, np.minimum(t + 1, n_dates - 1)]
+            else:
+                # a promotion the period before (customers stocked up: the post-promotion dip) and after (they
+                # wait for it); planned, so known wherever the period's own value is, else unknown (NaN)
+                known = at == t
+                columns[f"{name}_prev"] = np.where(known, matrix[i, np.maximum(t - 1, 0)], np.nan)
+                after = np.minimum(t + 1, n_dates - 1)
+                columns[f"{name}_next"] = np.where(known & (t + 1 < n_dates), matrix[i, after], np.nan)
         price = panel.covariates.get("price")
         if price is not None:
             at = when("price")

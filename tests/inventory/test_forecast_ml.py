@@ -136,6 +136,34 @@ def test_global_forecaster_learns_promotion_lift_from_known_future_covariates():
     assert set(result.backtest) >= {"global", "seasonal_naive", "historic_average", "selected"}
 
 
+def test_global_forecaster_learns_the_dip_after_a_planned_promotion():
+    """Customers stock up on a promotion: the week after one sells half the usual. With the promotion planned for
+    the first horizon week, the second is forecast below the third (a regular week) for every series."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for s in range(8):
+        for w in range(70):
+            promo = float(w % 5 == 0)
+            factor = 2.0 if promo else 0.5 if w % 5 == 1 else 1.0
+            rows.append(
+                (
+                    f"s{s}",
+                    pd.Timestamp("2020-01-02") + pd.Timedelta(weeks=w),
+                    float(rng.poisson((30 + 10 * s) * factor)),
+                    promo,
+                )
+            )
+    history = pd.DataFrame(rows, columns=["series_id", "ds", "y", "promo"])
+    last = history["ds"].max()  # week 69: the horizon's weeks are 70 (promotion), 71 (after it) and 72
+    future = pd.DataFrame(
+        [(f"s{s}", last + pd.Timedelta(weeks=h), 1.0 if h == 1 else 0.0) for s in range(8) for h in (1, 2, 3)],
+        columns=["series_id", "ds", "promo"],
+    )
+    result = DemandForecaster(FAST).fit_predict(build_panel(history, future=future, horizon=3, freq="W"))
+    assert (result.p50[:, 1] < 0.75 * result.p50[:, 2]).all()
+    assert (result.p50[:, 0] > 1.5 * result.p50[:, 2]).all()
+
+
 def test_forecast_ignores_nothing_but_history_before_the_origin():
     history = _toy_history(n_series=3, weeks=40)
     panel_a = build_panel(history, horizon=3, freq="W")
