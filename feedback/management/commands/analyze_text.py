@@ -21,7 +21,8 @@ class Command(BaseCommand):
     help = (
         "Score texts (input columns id,text; other columns are ignored) with the active models; export "
         "id,language,sentiment,probability,topics,model_version, one row per readable input row, in input order. "
-        "language: detected per text (und when undecided; such texts go to the model pooled over all languages); "
+        "language: detected per text, short texts leaning to the languages the active model was trained on (und "
+        "for text without letters; a language the model has no part for goes to its part pooled over all languages); "
         "sentiment: negative, neutral or positive (a language trained only on negative/positive labels answers one of "
         "those two), probability: of that answer. Rows that cannot be read (no id, wrong number of fields, bytes "
         "that are not UTF-8) are left out and listed on stderr with their line, column and reason; an empty text is "
