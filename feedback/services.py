@@ -30,7 +30,7 @@ from ecomops.registry import (
     model_version_register,
 )
 
-from .ml.language import detect_language, language_prior
+from .ml.language import detect_language, language_prior, routing_language
 from .ml.sentiment import (
     LABELS,
     NEGATIVE,
@@ -107,11 +107,14 @@ def texts_analyze(*, texts: list[str], languages: list[str] | None = None) -> li
         )
     sentiment_model = _loaded(version)
     texts = [str(t or "") for t in texts]
-    # a blank language is detected, short texts leaning to the languages the active model was trained on
+    # a blank language is detected, short texts leaning to the languages the active model was trained on; a text
+    # whose language stays uncertain is reported with its best guess but scored by the model's pooled part
     prior = sentiment_model.language_prior()
     given = list(languages) if languages else [""] * len(texts)
-    languages = [lang or detect_language(t, prior=prior).language for lang, t in zip(given, texts, strict=True)]
-    prediction = sentiment_model.predict_proba(texts, languages)
+    guesses = [None if lang else detect_language(t, prior=prior) for lang, t in zip(given, texts, strict=True)]
+    languages = [lang or guess.language for lang, guess in zip(given, guesses, strict=True)]
+    routes = [lang or routing_language(guess) for lang, guess in zip(given, guesses, strict=True)]
+    prediction = sentiment_model.predict_proba(texts, routes)
     topic_version = active_model_version(TOPIC_SPEC.name)
     topic_model = _loaded(topic_version) if topic_version else TopicModel()
     rules = topic_keyword_rules() or default_keyword_rules()

@@ -31,6 +31,11 @@ UNDETERMINED = "und"
 LATIN_LANGUAGES = ("pt", "en", "es", "fr", "de", "it", "nl")
 WORD_EVIDENCE = 1.0  # score points per function word of a language (the n-gram scores are tempered log-odds)
 PRIOR_SHARE = 0.5  # weight of the given prior against a uniform one
+# Below this confidence a text is scored by a model's part pooled over all languages, not by the part of its best
+# guess: a short "Top" sent to the English part of a Brazilian store's model is judged by the wrong vocabulary,
+# while the pooled part knows it from every language (shared sets: Olist held-out 0.9371 -> 0.9417, the
+# accuracy with the true languages given; UCI 0.8567 -> 0.8583, Amazon snippets 0.7978 either way).
+ROUTING_CONFIDENCE = 0.5
 
 
 def _words(text: str) -> frozenset[str]:
@@ -171,6 +176,11 @@ def _detect_latin(text: str, *, default: str, prior: np.ndarray | None) -> Langu
     probabilities /= probabilities.sum()
     best = int(np.argmax(probabilities))
     return LanguageGuess(LATIN_LANGUAGES[best], round(float(probabilities[best]), 3))
+
+
+def routing_language(guess: LanguageGuess) -> str:
+    """The language whose model part should score the text: the guess, or ``"und"`` (pooled) when unsure."""
+    return guess.language if guess.confidence >= ROUTING_CONFIDENCE else UNDETERMINED
 
 
 def language_prior(rows_per_language: Mapping[str, int] | None) -> dict[str, float]:

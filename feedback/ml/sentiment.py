@@ -32,7 +32,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .language import detect_languages, language_prior
+from .language import detect_language, detect_languages, language_prior, routing_language
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
@@ -227,7 +227,10 @@ class _PerLanguageModel:
 
     def predict_proba(self, texts: list[str], languages: list[str] | None = None) -> SentimentPrediction:
         texts = [normalize_text(t) for t in texts]
-        langs = list(languages) if languages is not None else detect_languages(texts, prior=self.language_prior())
+        if languages is None:  # detected; an uncertain one is scored by the pooled part (see ``routing_language``)
+            prior = self.language_prior()
+            languages = [routing_language(detect_language(text, prior=prior)) for text in texts]
+        langs = list(languages)
         return self._finalize(texts, self._distributions(texts, langs), langs)
 
     def _distributions(self, texts: list[str], langs: list[str]) -> list[dict[str, float]]:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from feedback.ml.language import detect_language, language_prior
+from feedback.ml.language import LanguageGuess, detect_language, language_prior, routing_language
 from feedback.ml.replies import fill_template, unknown_placeholders
 from feedback.ml.sentiment import LinearSentimentModel, SentimentParams, _word_tokens, compose_text, score_to_label
 from feedback.ml.suspicious import jaccard, near_duplicate_pairs, score_suspicious, shingles
@@ -52,6 +52,17 @@ def test_a_prior_settles_short_texts_but_not_clear_evidence_for_another_language
     assert [detect_language(t, prior=store).language for t in ("10", "....", "")] == ["und"] * 3
     guess = detect_language("Excelente", prior=store)
     assert 0.5 < guess.confidence < 1
+
+
+def test_an_uncertain_language_is_scored_by_the_pooled_part():
+    assert routing_language(LanguageGuess("pt", 0.49)) == "und"
+    assert routing_language(LanguageGuess("pt", 0.5)) == "pt"
+    texts, labels, languages = _corpus()
+    model = LinearSentimentModel(SentimentParams(min_language_rows=10)).fit(texts, labels, languages)
+    # "Ok" is a coin toss between pt and en for this model's prior: its pooled part scores it
+    assert detect_language("Ok", prior=model.language_prior()).confidence < 0.5
+    prediction = model.predict_proba(["Ok", "O produto chegou quebrado e a loja não responde"])
+    assert prediction.languages == ["und", "pt"]
 
 
 def test_language_prior_is_the_share_of_each_known_language():
