@@ -95,6 +95,8 @@ class TextAnalysis:
     topic_scores: dict[str, float]
     topic_evidence: dict[str, str]
     model_version: str
+    # the part of the sentiment model that scored it: the language, or "und" (pooled) when it was uncertain
+    scored_as: str = ""
 
 
 def texts_analyze(*, texts: list[str], languages: list[str] | None = None) -> list[TextAnalysis]:
@@ -135,6 +137,7 @@ def texts_analyze(*, texts: list[str], languages: list[str] | None = None) -> li
                 topic_scores=topics.scores[index],
                 topic_evidence=topics.evidence[index],
                 model_version=label,
+                scored_as=routes[index],
             )
         )
     return results
@@ -191,8 +194,9 @@ def reviews_analyze(*, review_ids: list[int] | None = None, batch_size: int = 20
             if update:
                 bulk_update_rows(ReviewAnalysis, update, list(update[0].keys() - {"pk"}))
             for review, result in zip(chunk, analyses, strict=True):
-                if not review.language and result.language != "und":
-                    Review.objects.filter(pk=review.pk, language="").update(language=result.language)
+                # only a confident guess is kept: a stored language counts as given at the next scoring
+                if not review.language and result.scored_as != "und":
+                    Review.objects.filter(pk=review.pk, language="").update(language=result.scored_as)
             queue_items_sync(review_ids=[r.pk for r in chunk])
         done += len(chunk)
     return done

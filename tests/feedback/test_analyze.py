@@ -119,6 +119,19 @@ def test_stored_reviews_are_scored_and_rescoring_overwrites(trained_sentiment):
     assert review.queue_item.state == "new"
 
 
+def test_only_a_confident_language_guess_is_stored_on_the_review(trained_sentiment):
+    """The pt / en / zh model leaves "Ok" a toss-up: its analysis names the best guess, the review keeps no
+    language (so the next scoring detects it again instead of taking the guess as given)."""
+    from tests.feedback.factories import ReviewFactory
+
+    unsure = ReviewFactory(text="Ok", language="")
+    clear = ReviewFactory(text="The parcel never arrived and nobody answers", language="")
+    assert reviews_analyze(review_ids=[unsure.pk, clear.pk]) == 2
+    assert ReviewAnalysis.objects.get(review=unsure).language in {"pt", "en"}
+    assert Review.objects.get(pk=unsure.pk).language == ""
+    assert (ReviewAnalysis.objects.get(review=clear).language, Review.objects.get(pk=clear.pk).language) == ("en", "en")
+
+
 def test_rescoring_writes_the_rows_the_first_scoring_wrote(trained_sentiment):
     """First scoring inserts, re-scoring updates: the same values either way, one row per review."""
     from tests.feedback.factories import ReviewFactory
