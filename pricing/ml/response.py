@@ -87,6 +87,74 @@ def _week_of_year(dates: pd.Series) -> np.ndarray:
     return (pd.to_datetime(dates).dt.dayofyear.to_numpy() - 1) / 365.25
 
 
+@dataclass
+class _Rows:
+    """One product's rows as arrays, sorted by location then period (as ``_prepare`` leaves a frame), so each
+    location's rows are one run: ``starts`` holds where each run begins, ``locations`` its location.
+
+    Slices of the whole frame's arrays (views, not copies): the per-product pandas indexing, grouping and
+    ``to_numpy`` calls this replaces were most of the fit time of a marketplace with 20k products."""
+
+    location: np.ndarray
+    dates: np.ndarray
+    log_price: np.ndarray
+    promos: dict[str, np.ndarray]
+    t: np.ndarray  # time of year in [0, 1)
+    cell: np.ndarray  # the row's (location, period) code in the cell table in use
+    y: np.ndarray | None
+    order: np.ndarray | None
+    starts: np.ndarray
+    locations: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.location)
+
+    def runs(self):
+        """(location, slice) of each location's rows."""
+        stops = [*self.starts[1:], len(self)]
+        return [(loc, slice(a, b)) for loc, a, b in zip(self.locations, self.starts, stops, strict=True)]
+
+
+def _product_rows(frame: pd.DataFrame, cells: _Cells) -> list[tuple[str, _Rows]]:
+    """The rows of each product of a frame sorted by product, location and period (``_prepare``)."""
+    product = frame["product"].to_numpy()
+    location = frame["location"].to_numpy()
+    n = len(frame)
+    new_product = np.ones(n, dtype=bool)
+    new_product[1:] = product[1:] != product[:-1]
+    new_run = new_product.copy()
+    new_run[1:] |= location[1:] != location[:-1]
+    product_starts = np.flatnonzero(new_product)
+    product_stops = [*product_starts[1:], n]
+    run_starts = np.flatnonzero(new_run)
+    columns = {
+        "location": location,
+        "dates": frame["period_start"].to_numpy(),
+        "log_price": frame["log_price"].to_numpy(dtype=float),
+        "t": _week_of_year(frame["period_start"]),
+        "cell": cells.codes(frame),
+        "y": frame["y"].to_numpy(dtype=float) if "y" in frame.columns else None,
+        "order": frame["_order"].to_numpy() if "_order" in frame.columns else None,
+    }
+    promos = {c: frame[c].to_numpy(dtype=float) for c in PROMO_COLUMNS}
+    result = []
+    for a, b in zip(product_starts, product_stops, strict=True):
+        span = slice(a, b)
+        runs = run_starts[np.searchsorted(run_starts, a) : np.searchsorted(run_starts, b)]
+        result.append(
+            (
+                product[a],
+                _Rows(
+                    **{k: (v[span] if v is not None else None) for k, v in columns.items()},
+                    promos={c: v[span] for c, v in promos.items()},
+                    starts=runs - a,
+                    locations=location[runs],
+                ),
+            )
+        )
+    return result
+
+
 def _prepare(history: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in history.columns]
     if missing:
@@ -136,70 +204,26 @@ class PriceResponseModel:
         self.params = params or PriceResponseParams()
 
     # ----------------------------------------------------------------- features
-    def _price_table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        table = frame.pivot_table(index=["location", "period_start"], columns="product", values="log_price")
-        return table
+    def __setstate__(self, state):
+        # Models pickled before the cell table kept wide (location, period) x product tables of log prices and
+        # promotion scores: a marketplace's 20k products made them gigabytes, mostly empty.
+        if "price_table_" in state:
+            state["cells_"] = _Cells.from_wide(state.pop("price_table_"), _promo_frame(state.pop("promo_table_", None)))
+        self.__dict__.update(state)
 
-    def _lookup(self) -> dict:
-        """Positional views of the price and promotion tables, built once per table (not pickled)."""
-        cache = self.__dict__.get("_lookup_cache")
-        if cache is None or cache["prices"] is not self.price_table_ or cache["promos"] is not self.promo_table_:
-            promo_frame = _promo_frame(self.promo_table_)
-            cache = {
-                "prices": self.price_table_,
-                "promos": self.promo_table_,
-                "price_index": self.price_table_.index,
-                "price_values": self.price_table_.to_numpy(dtype=float),
-                "price_column": {p: j for j, p in enumerate(self.price_table_.columns)},
-                "promo_index": promo_frame.index,
-                "promo_values": promo_frame.to_numpy(dtype=float),
-                "promo_column": {p: j for j, p in enumerate(promo_frame.columns)},
-            }
-            self.__dict__["_lookup_cache"] = cache
-        return cache
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_lookup_cache", None)
-        return state
-
-    def _positions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions of each (location, period) of ``frame`` in the price and promotion tables (-1: absent)."""
-        lookup = self._lookup()
-        index = pd.MultiIndex.from_arrays([frame["location"], frame["period_start"]])
-        price_at = lookup["price_index"].get_indexer(index)
-        promo_at = lookup["promo_index"].get_indexer(index) if len(lookup["promo_index"]) else np.full(len(frame), -1)
-        return price_at, promo_at
-
-    def _promo_table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The promotion pressure (largest of the flags) of every product at each (location, period)."""
-        scored = frame.assign(score=frame[list(PROMO_COLUMNS)].max(axis=1))
-        return scored.pivot_table(index=["location", "period_start"], columns="product", values="score")
-
-    def _features(self, rows: pd.DataFrame, product: str) -> tuple[np.ndarray, list[str]]:
-        """Feature columns of one product's rows (sorted by location and period, as ``_prepare`` leaves them)."""
-        columns: dict[str, np.ndarray] = {"own": rows["log_price"].to_numpy()}
-        lookup = self._lookup()
-        subs = self.substitutes_.get(product, [])
-        price_at, promo_at = rows["_price_at"].to_numpy(), rows["_promo_at"].to_numpy()  # from ``_positions``
-        for sub in subs:
-            j = lookup["price_column"].get(sub)
-            values = np.full(len(rows), np.nan)
-            if j is not None:
-                found = price_at >= 0
-                values[found] = lookup["price_values"][price_at[found], j]
+    def _features(self, rows: _Rows, product: str, cells: _Cells) -> tuple[np.ndarray, list[str]]:
+        """Feature columns of one product's rows; the substitutes' prices and promotions are looked up in ``cells``
+        (the one ``rows.cell`` codes refer to)."""
+        columns: dict[str, np.ndarray] = {"own": rows.log_price}
+        for sub in self.substitutes_.get(product, []):
+            log_price, promo = cells.values_at(rows.cell, sub)
             fallback = self.median_log_price_.get(sub, 0.0)
-            columns[f"cross:{sub}"] = np.where(np.isnan(values), fallback, values)
-            k = lookup["promo_column"].get(sub)
-            pv = np.zeros(len(rows))
-            if k is not None:
-                found = promo_at >= 0
-                pv[found] = lookup["promo_values"][promo_at[found], k]
-            columns[f"cross_promo:{sub}"] = np.nan_to_num(pv)
+            columns[f"cross:{sub}"] = np.where(np.isnan(log_price), fallback, log_price)
+            columns[f"cross_promo:{sub}"] = np.where(np.isnan(promo), 0.0, promo)
         if self.params.use_lag_price:
-            log_price = rows["log_price"].to_numpy()
-            location = rows["location"].to_numpy()
-            days = rows["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
+            log_price = rows.log_price
+            location = rows.location
+            days = rows.dates.astype("datetime64[D]").astype(np.int64)
             same = np.zeros(len(rows), dtype=bool)
             same[1:] = location[1:] == location[:-1]
             usable = same.copy()
@@ -209,8 +233,8 @@ class PriceResponseModel:
             columns["own_lag"] = lag
         for column in PROMO_COLUMNS:
             if self.promo_used_[column]:
-                columns[column] = rows[column].to_numpy()
-        t = _week_of_year(rows["period_start"])
+                columns[column] = rows.promos[column]
+        t = rows.t
         for k in range(1, self.params.fourier_order + 1):
             columns[f"sin{k}"] = np.sin(2 * np.pi * k * t)
             columns[f"cos{k}"] = np.cos(2 * np.pi * k * t)
@@ -221,6 +245,7 @@ class PriceResponseModel:
     def fit(self, history: pd.DataFrame) -> PriceResponseModel:
         """Fit on a history frame with columns product, location, period_start, units, price
         (+ optional category, display, feature, discount). Rows with zero units are dropped (log demand)."""
+        self.__dict__.pop("_product_levels_cache", None)
         frame = _prepare(history)
         frame = frame[frame["units"] > 0].copy()
         if frame.empty:
@@ -228,35 +253,33 @@ class PriceResponseModel:
         frame["y"] = np.log(frame["units"].astype(float))
         self.promo_used_ = {c: bool(frame[c].std() > 0) for c in PROMO_COLUMNS}
         self.substitutes_ = choose_substitutes(frame, self.params.n_substitutes)
-        self.price_table_ = self._price_table(frame)
+        self.cells_ = _Cells.from_rows(frame)
         self.median_log_price_ = frame.groupby("product")["log_price"].median().to_dict()
-        self.promo_table_ = self._promo_table(frame)
         self.category_ = frame.groupby("product")["category"].first().to_dict()
         self.products_: dict[str, _ProductFit] = {}
         self.series_: dict[tuple[str, str], _SeriesFit] = {}
         self.series_intercepts_: dict[tuple[str, str], float] = {}
-        frame["_price_at"], frame["_promo_at"] = self._positions(frame)
         by_product = [
-            (product, frame.iloc[positions]) for product, positions in frame.groupby("product").indices.items()
+            (product, rows, *self._features(rows, product, self.cells_))
+            for product, rows in _product_rows(frame, self.cells_)
         ]
-        for product, rows in by_product:
-            self._fit_product(rows, product)
+        for product, rows, X, names in by_product:
+            self._fit_product(rows, product, X, names)
         self._shrink_products()
-        for product, rows in by_product:
-            self._fit_series(rows, product)
+        for product, rows, X, _ in by_product:
+            self._fit_series(rows, product, X)
         self.n_obs_ = len(frame)
         self.data_start_ = frame["period_start"].min()
         self.data_end_ = frame["period_start"].max()
         return self
 
-    def _fit_product(self, rows: pd.DataFrame, product: str) -> None:
-        X, names = self._features(rows, product)
-        y = rows["y"].to_numpy()
-        groups = rows["location"].to_numpy()
+    def _fit_product(self, rows: _Rows, product: str, X: np.ndarray, names: list[str]) -> None:
+        y = rows.y
+        n_groups = len(rows.starts)
         # within transformation: a fixed effect per series (product, location)
-        Xd, yd = _demean(X, groups), _demean(y[:, None], groups)[:, 0]
+        Xd, yd = _demean(X, rows.starts), _demean(y[:, None], rows.starts)[:, 0]
         keep = Xd.std(axis=0) > 1e-9
-        if len(y) - int(keep.sum()) - len(np.unique(groups)) < 1 or not (np.abs(yd) > 1e-12).any():
+        if len(y) - int(keep.sum()) - n_groups < 1 or not (np.abs(yd) > 1e-12).any():
             # Saturated (as many coefficients and series effects as weeks, e.g. a marketplace product sold in two
             # weeks at two prices), or the same units every week (a product that sells one unit in the weeks it
             # sells at all, whatever its price): it fits exactly, so its "standard errors" are zero and its
@@ -268,13 +291,8 @@ class PriceResponseModel:
         bread = np.linalg.pinv(Xk.T @ Xk + ridge)
         beta_k = bread @ Xk.T @ yd
         resid = yd - Xk @ beta_k
-        meat = np.zeros((Xk.shape[1], Xk.shape[1]))
-        n_groups = 0
-        for g in np.unique(groups):
-            mask = groups == g
-            score = Xk[mask].T @ resid[mask]
-            meat += np.outer(score, score)
-            n_groups += 1
+        scores = np.add.reduceat(Xk * resid[:, None], rows.starts, axis=0) if Xk.shape[1] else np.zeros((n_groups, 0))
+        meat = scores.T @ scores  # cluster-robust by location: the sum of the outer products of each one's score
         dof = max(len(y) - Xk.shape[1] - n_groups, 1)
         if n_groups >= 5:
             scale = n_groups / (n_groups - 1) * (len(y) - 1) / dof
@@ -296,8 +314,8 @@ class PriceResponseModel:
             n_obs=len(y),
             residual_var=float(resid @ resid / dof),
         )
-        fitted = X @ beta
-        for location, intercept in pd.Series(y - fitted).groupby(groups).mean().items():
+        intercepts = np.add.reduceat(y - X @ beta, rows.starts) / np.diff([*rows.starts, len(y)])
+        for location, intercept in zip(rows.locations, intercepts, strict=True):
             self.series_intercepts_[(product, location)] = float(intercept)
 
     def _shrink_products(self) -> None:
@@ -331,20 +349,19 @@ class PriceResponseModel:
                     # posterior variance: own part plus the uncertainty of the category mean it is pulled to
                     fit.cov[i, i] = weight * se2 + (1 - weight) ** 2 * mean_var if se2 < 1e5 else tau2 + mean_var
 
-    def _fit_series(self, rows: pd.DataFrame, product: str) -> None:
+    def _fit_series(self, rows: _Rows, product: str, X: np.ndarray) -> None:
         """Per-location own-price elasticity and promotion lifts, shrunk towards the product's values."""
         fit = self.products_[product]
-        X, _ = self._features(rows, product)
-        y = rows["y"].to_numpy()
+        y = rows.y
         resid = y - X @ fit.coef
         local_names = ["own", *[c for c in PROMO_COLUMNS if c in fit.names]]
         idx = [fit.names.index(n) for n in local_names]
         raw: dict[str, tuple[np.ndarray, np.ndarray, int, float]] = {}
-        for location, positions in rows.groupby("location").indices.items():
+        for location, positions in rows.runs():
             Z = X[positions][:, idx]
             Z = Z - Z.mean(axis=0)
             r = resid[positions] - resid[positions].mean()
-            n = len(positions)
+            n = positions.stop - positions.start
             if n < self.params.min_series_obs or not self.params.series_level:
                 continue
             usable = Z.std(axis=0) > 1e-9
@@ -370,10 +387,10 @@ class PriceResponseModel:
                     tau2[j] = max(float(np.var(d, ddof=1) - np.mean(s)), 0.0)
         own_i = fit.names.index("own")
         product_own_var = fit.cov[own_i, own_i]
-        for location in rows["location"].unique():
+        for location, mask in rows.runs():
             coef_local = fit.coef[idx].copy()
             own_var = product_own_var + tau2[0]
-            n = int((rows["location"] == location).sum())
+            n = mask.stop - mask.start
             if location in raw:
                 delta, var, n, _ = raw[location]
                 # No between-location variance and no sampling variance (one location fits its product exactly):
@@ -383,12 +400,9 @@ class PriceResponseModel:
                 weights = np.where(safe, tau2 / np.where(safe, denominator, 1.0), 0.0)
                 coef_local = coef_local + weights * delta
                 own_var = product_own_var + (weights[0] * var[0] if np.isfinite(var[0]) else tau2[0])
-            positions = rows.index[rows["location"] == location]
-            mask = rows.index.get_indexer(positions)
-            Xl = X[mask].copy()
             beta_full = fit.coef.copy()
             beta_full[idx] = coef_local
-            intercept = _recent_mean(y[mask] - Xl @ beta_full, rows["period_start"].to_numpy()[mask], self.params)
+            intercept = _recent_mean(y[mask] - X[mask] @ beta_full, rows.dates[mask], self.params)
             self.series_[(product, location)] = _SeriesFit(
                 intercept=intercept,
                 own=float(coef_local[0]),
@@ -409,8 +423,25 @@ class PriceResponseModel:
             coef["own"] = series.own
             coef.update(series.promo)
             return series.intercept, coef
-        intercepts = [v.intercept for (p, _), v in self.series_.items() if p == product]
-        return float(np.mean(intercepts)) if intercepts else 0.0, coef
+        return self._product_levels().get(product, 0.0), coef
+
+    def _product_levels(self) -> dict[str, float]:
+        """Mean intercept of each product's series: the level of a location the product was not sold at. Computed
+        once per model (scanning every series per prediction made predicting a marketplace's 20k products take
+        minutes); not pickled."""
+        levels = self.__dict__.get("_product_levels_cache")
+        if levels is None:
+            by_product: dict[str, list[float]] = {}
+            for (product, _), series in self.series_.items():
+                by_product.setdefault(product, []).append(series.intercept)
+            levels = {product: float(np.mean(values)) for product, values in by_product.items()}
+            self.__dict__["_product_levels_cache"] = levels
+        return levels
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_product_levels_cache", None)
+        return state
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Expected log units of each row (same columns as ``fit``, ``units`` not needed)."""
@@ -419,25 +450,17 @@ class PriceResponseModel:
             data["units"] = 1.0
         data = _prepare(data.assign(_order=np.arange(len(data))))
         out = np.full(len(data), np.nan)
-        # features of the prediction rows need the prices of substitutes at the same time: extend the table
-        saved_table, saved_promo = self.price_table_, self.promo_table_
-        try:
-            new_table = self._price_table(data)
-            self.price_table_ = new_table.combine_first(saved_table)
-            self.promo_table_ = self._promo_table(data).combine_first(_promo_frame(saved_promo))
-            data["_price_at"], data["_promo_at"] = self._positions(data)
-            for product, positions in data.groupby("product", sort=False).indices.items():
-                if product not in self.products_:
-                    continue
-                rows = data.iloc[positions]
-                features, names = self._features(rows, product)
-                for location, positions in rows.groupby("location").indices.items():
-                    intercept, coef = self.coefficients(product, location)
-                    beta = np.array([coef[n] for n in names])
-                    values = intercept + features[positions] @ beta
-                    out[rows["_order"].to_numpy()[positions]] = values
-        finally:
-            self.price_table_, self.promo_table_ = saved_table, saved_promo
+        # features of the prediction rows need the prices of substitutes at the same time: the rows' own prices and
+        # promotions first, the training history where the rows say nothing
+        cells = _Cells.from_rows(data).extended_by(self.cells_)
+        for product, rows in _product_rows(data, cells):
+            if product not in self.products_:
+                continue
+            features, names = self._features(rows, product, cells)
+            for location, positions in rows.runs():
+                intercept, coef = self.coefficients(product, location)
+                beta = np.array([coef[n] for n in names])
+                out[rows.order[positions]] = intercept + features[positions] @ beta
         return out
 
     def predict_units(self, frame: pd.DataFrame) -> np.ndarray:
@@ -499,6 +522,89 @@ class PriceResponseModel:
         }
 
 
+class _Cells:
+    """Log price and promotion pressure (largest of the flags) of each product at each (location, period) seen.
+
+    Kept long and sorted by an integer key (location, period, product), not as a (location, period) x product
+    table: a marketplace sells most of its products in a few weeks at a few sellers, so such a table of 16k cells
+    by 20k products is 2.7 GB of which 0.02 % is filled. Duplicated rows of a cell are averaged."""
+
+    def __init__(self, locations: pd.Index, periods: pd.Index, products: pd.Index, keys, log_price, promo):
+        self.locations, self.periods, self.products = locations, periods, products
+        self.keys, self.log_price, self.promo = keys, log_price, promo
+        self.product_code = {product: j for j, product in enumerate(products)}
+
+    @classmethod
+    def from_long(cls, location, period, product, log_price, promo) -> _Cells:
+        loc_codes, locations = pd.factorize(np.asarray(location), sort=True)
+        period_codes, periods = pd.factorize(pd.DatetimeIndex(period), sort=True)
+        product_codes, products = pd.factorize(np.asarray(product), sort=True)
+        key = (loc_codes.astype(np.int64) * len(periods) + period_codes) * len(products) + product_codes
+        unique, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, minlength=len(unique))
+
+        def mean(values) -> np.ndarray:
+            return np.bincount(inverse, np.asarray(values, dtype=float), minlength=len(unique)) / counts
+
+        return cls(pd.Index(locations), pd.Index(periods), pd.Index(products), unique, mean(log_price), mean(promo))
+
+    @classmethod
+    def from_rows(cls, frame: pd.DataFrame) -> _Cells:
+        promo = frame[list(PROMO_COLUMNS)].max(axis=1)
+        return cls.from_long(frame["location"], frame["period_start"], frame["product"], frame["log_price"], promo)
+
+    @classmethod
+    def from_wide(cls, prices: pd.DataFrame, promos: pd.DataFrame) -> _Cells:
+        price_long = prices.stack().rename("log_price")
+        promo_long = promos.stack().rename("promo") if len(promos) else pd.Series(dtype=float, name="promo")
+        both = pd.concat([price_long, promo_long], axis=1).dropna(subset=["log_price"]).reset_index()
+        both.columns = ["location", "period_start", "product", "log_price", "promo"]
+        return cls.from_long(both["location"], both["period_start"], both["product"], both["log_price"], both["promo"])
+
+    def to_long(self) -> pd.DataFrame:
+        n_periods, n_products = len(self.periods), len(self.products)
+        cell, product = np.divmod(self.keys, n_products)
+        location, period = np.divmod(cell, n_periods)
+        return pd.DataFrame(
+            {
+                "location": self.locations[location],
+                "period_start": self.periods[period],
+                "product": self.products[product],
+                "log_price": self.log_price,
+                "promo": self.promo,
+            }
+        )
+
+    def extended_by(self, other: _Cells) -> _Cells:
+        """These cells, then those of ``other`` that these do not have."""
+        mine, theirs = self.to_long(), other.to_long()
+        both = pd.concat([mine, theirs], ignore_index=True)
+        both = both[~both.duplicated(["location", "period_start", "product"], keep="first")]
+        return _Cells.from_long(
+            both["location"], both["period_start"], both["product"], both["log_price"], both["promo"]
+        )
+
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """The (location, period) cell of each row of ``frame`` (-1: not in the table)."""
+        loc = self.locations.get_indexer(frame["location"])
+        period = self.periods.get_indexer(pd.DatetimeIndex(frame["period_start"]))
+        return np.where((loc >= 0) & (period >= 0), loc.astype(np.int64) * len(self.periods) + period, -1)
+
+    def values_at(self, cells: np.ndarray, product: str) -> tuple[np.ndarray, np.ndarray]:
+        """Log price and promotion pressure of ``product`` at each cell (NaN where it was not sold there)."""
+        log_price = np.full(len(cells), np.nan)
+        promo = np.full(len(cells), np.nan)
+        j = self.product_code.get(product, -1)
+        if j < 0 or not len(self.keys):
+            return log_price, promo
+        key = cells * len(self.products) + j
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        found = (cells >= 0) & (self.keys[at] == key)
+        log_price[found] = self.log_price[at[found]]
+        promo[found] = self.promo[at[found]]
+        return log_price, promo
+
+
 def _promo_frame(table) -> pd.DataFrame:
     """The promotion table as a frame (index location, period; a column per product): models fitted before it was
     kept so stored it as a dict of Series per product."""
@@ -507,13 +613,12 @@ def _promo_frame(table) -> pd.DataFrame:
     return pd.DataFrame(table) if table else pd.DataFrame()
 
 
-def _demean(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``X`` minus the mean of its rows' group (the within transformation of a fixed-effects regression)."""
-    codes, uniques = pd.factorize(groups)
-    counts = np.bincount(codes, minlength=len(uniques)).astype(float)
-    sums = np.zeros((len(uniques), X.shape[1]))
-    np.add.at(sums, codes, X)
-    return X - (sums / counts[:, None])[codes]
+def _demean(X: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``X`` minus the mean of its rows' group, the groups being runs of rows beginning at ``starts`` (the within
+    transformation of a fixed-effects regression)."""
+    counts = np.diff([*starts, len(X)])
+    means = np.add.reduceat(X, starts, axis=0) / counts[:, None] if X.shape[1] else np.zeros((len(starts), 0))
+    return X - np.repeat(means, counts, axis=0)
 
 
 def _recent_mean(values: np.ndarray, dates: np.ndarray, params: PriceResponseParams) -> float:

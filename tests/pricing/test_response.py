@@ -169,3 +169,62 @@ def test_a_product_selling_one_unit_whenever_it_sells_takes_its_categorys_elasti
     assert row.elasticity == pytest.approx(model.category_means_[(category, "own")], abs=1e-4)
     assert row.elasticity < -1.0
     assert row.high - row.low > 0.1
+
+
+def _prediction_frame(history, product, location, when, **prices):
+    rows = [
+        {
+            "product": product,
+            "location": location,
+            "price": history.loc[history["product"] == product, "price"].median(),
+        }
+    ]
+    rows += [{"product": other, "location": location, "price": price} for other, price in prices.items()]
+    frame = pd.DataFrame(rows)
+    frame["category"] = frame["product"].map(history.groupby("product")["category"].first())
+    frame["period_start"] = when
+    return frame
+
+
+def test_a_substitutes_price_in_the_prediction_rows_moves_the_prediction_by_its_cross_elasticity(market, fitted):
+    history = market.history
+    product = history["product"].iloc[0]
+    substitute = fitted.substitutes_[product][0]
+    location = history["location"].iloc[0]
+    when = history["period_start"].max() + pd.Timedelta(days=7)
+    low = fitted.predict(_prediction_frame(history, product, location, when, **{substitute: 1.0}))[0]
+    high = fitted.predict(_prediction_frame(history, product, location, when, **{substitute: 2.0}))[0]
+    cross = fitted.cross_elasticities(product)[substitute]
+    assert high - low == pytest.approx(cross * np.log(2.0), abs=1e-9)
+    assert cross != 0.0
+
+
+def test_a_location_the_product_was_never_sold_at_takes_the_mean_level_of_its_series(market, fitted):
+    history = market.history
+    product = history["product"].iloc[0]
+    when = history["period_start"].max() + pd.Timedelta(days=7)
+    intercepts = [series.intercept for (p, _), series in fitted.series_.items() if p == product]
+    level, coef = fitted.coefficients(product, "NEW-STORE")
+    assert len(intercepts) == 8
+    assert level == pytest.approx(np.mean(intercepts), abs=1e-12)
+    fit = fitted.products_[product]
+    assert coef["own"] == fit.coef[fit.names.index("own")]
+    assert np.isfinite(fitted.predict(_prediction_frame(history, product, "NEW-STORE", when))).all()
+
+
+def test_a_model_pickled_with_the_wide_price_tables_still_predicts_the_same(market, fitted):
+    """Versions stored before the long cell table kept (location, period) x product tables of log prices and
+    promotion scores; loading one converts them."""
+    import pickle
+
+    history = market.history
+    test = history[history["period_start"] >= history["period_start"].max() - pd.Timedelta(days=21)]
+    expected = fitted.predict(test.drop(columns=["units"]))
+    state = pickle.loads(pickle.dumps(fitted)).__dict__
+    cells = state.pop("cells_").to_long()
+    state["price_table_"] = cells.pivot_table(index=["location", "period_start"], columns="product", values="log_price")
+    state["promo_table_"] = cells.pivot_table(index=["location", "period_start"], columns="product", values="promo")
+    old = PriceResponseModel.__new__(PriceResponseModel)
+    old.__setstate__(state)
+    assert "price_table_" not in old.__dict__
+    np.testing.assert_allclose(old.predict(test.drop(columns=["units"])), expected, rtol=0, atol=1e-12)
