@@ -38,6 +38,7 @@ import time
 import traceback as traceback_module
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -213,6 +214,57 @@ def job_start(*, kind: str, parameters: dict | None = None, requested_by=None, r
     job = job_create(kind=kind, parameters=parameters, requested_by=requested_by, requested_via=requested_via)
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
+
+
+# Follow-up jobs held back by ``jobs_follow_ups_deferred`` in this thread: (kind, parameters) -> job_start kwargs.
+_deferred = threading.local()
+
+
+def job_start_follow_up(*, kind: str, parameters: dict | None = None, requested_via: str = "") -> JobRun | None:
+    """Start a job that brings derived data up to date with whatever is current when it runs (re-scoring every
+    stored review after a model version is activated), unless an identical one is waiting already.
+
+    An identical job (same kind and parameters) still queued will see the newest state when it starts, so a
+    second is not created: that one is returned. Inside ``jobs_follow_ups_deferred`` (in this thread) nothing
+    is created yet and None is returned: the block starts each distinct follow-up once when it ends."""
+    parameters = job_parameters_clean(parameters) or {}
+    get_job_handler(kind)  # an unknown kind fails here, not at the end of a deferring block
+    pending = getattr(_deferred, "pending", None)
+    if pending is not None:
+        pending.setdefault(
+            (kind, _parameters_key(parameters)),
+            {"kind": kind, "parameters": parameters, "requested_via": requested_via},
+        )
+        return None
+    for job in JobRun.objects.filter(kind=kind, state=JobRun.State.QUEUED, started_at__isnull=True).order_by("pk"):
+        if job.parameters == parameters:
+            return job
+    return job_start(kind=kind, parameters=parameters, requested_via=requested_via)
+
+
+@contextmanager
+def jobs_follow_ups_deferred():
+    """Hold back the follow-up jobs (``job_start_follow_up``) that the work inside the block asks for and start
+    each distinct one once when it ends: ``train_models`` trains sentiment then topics, and each activation
+    asks for a re-scoring of every stored review; one re-scoring after both does the same work once, and does
+    not compete with the training that follows for the CPU."""
+    outer = getattr(_deferred, "pending", None)
+    if outer is not None:  # nested: the outermost block starts them
+        yield
+        return
+    _deferred.pending = {}
+    try:
+        yield
+    finally:
+        pending, _deferred.pending = _deferred.pending, None
+        for kwargs in pending.values():
+            job_start_follow_up(**kwargs)
+
+
+def _parameters_key(parameters: dict) -> str:
+    import json
+
+    return json.dumps(parameters, sort_keys=True, default=str)
 
 
 def job_create(*, kind: str, parameters: dict | None = None, requested_by=None, requested_via: str = "") -> JobRun:

@@ -396,6 +396,7 @@ def sentiment_train(
                 deployed[name] = EnsembleSentimentModel([refitted("linear"), refitted("neural")])
         return deployed[name]
 
+    activated = False
     for step, name in enumerate(algorithms):
         if name not in builders:
             raise ValueError(f"unknown algorithm {name!r}; choose from {sorted(builders)}")
@@ -448,9 +449,10 @@ def sentiment_train(
             metrics["macro_f1"],
             note is not None,
         )
-        if note is not None and rescore:
-            sentiment_rescore_schedule()
+        activated = activated or note is not None
         versions.append(version)
+    if activated and rescore:
+        sentiment_rescore_schedule()  # once, with the last version activated (linear, then a better torch one)
     return versions
 
 
@@ -486,10 +488,11 @@ def _aware(value) -> datetime | None:
 
 
 def sentiment_rescore_schedule() -> None:
-    """A new version became active: re-score every stored review (as a job, after commit)."""
-    from ecomops.jobs import job_start
+    """A new version became active: re-score every stored review (as a job, after commit), unless a re-scoring
+    that has not started yet is queued already (it will use the versions active when it starts)."""
+    from ecomops.jobs import job_start_follow_up
 
-    job_start(kind="score:sentiment", parameters={"all": True}, requested_via="activation")
+    job_start_follow_up(kind="score:sentiment", parameters={"all": True}, requested_via="activation")
 
 
 def default_topic_data_path() -> Path:

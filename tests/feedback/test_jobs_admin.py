@@ -44,8 +44,8 @@ def test_train_job_activates_a_version_and_rescoring_follows(db, django_capture_
     assert QueueItem.objects.filter(review=store_review, state="new").exists()
 
 
-def test_topics_train_learns_from_vote_columns(db, tmp_path):
-    path = tmp_path / "classified.csv"
+def _classified_csv(path):
+    """An olist_classified-format file: 60 late deliveries (3 votes), 60 happy reviews."""
     columns = [
         "review_comment_title",
         "review_comment_message",
@@ -65,10 +65,42 @@ def test_topics_train_learns_from_vote_columns(db, tmp_path):
         for i in range(60):
             writer.writerow(["", f"a entrega atrasou muito, pedido {i} chegou depois do prazo", 3, 0, 0, 0, 0, 0, 0])
             writer.writerow(["", f"produto {i} ótimo, gostei muito", 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_topics_train_learns_from_vote_columns(db, tmp_path):
+    path = tmp_path / "classified.csv"
+    _classified_csv(path)
     version = topics_train(path=path)
     assert version.registered_model.name == TOPIC_SPEC.name
     assert version.status == "active"
     assert version.metrics["per_topic_f1"] == {"late_delivery": 1.0}
+
+
+def test_train_models_re_scores_the_stored_reviews_once_after_sentiment_and_topics(
+    db, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Both activations ask for a re-scoring; the command starts one, after the last training, with both new
+    versions (the store's reviews were scored once, not twice, and not while topics trained)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from feedback import services
+
+    _corpus_reviews()
+    store_review = ReviewFactory(score=1, text="a entrega atrasou muito e o produto veio quebrado", language="pt")
+    path = tmp_path / "classified.csv"
+    _classified_csv(path)
+    monkeypatch.setattr(services, "default_topic_data_path", lambda: path)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("train_models", "--only", "sentiment", "topics", stdout=StringIO())
+    (rescore,) = JobRun.objects.filter(kind="score:sentiment")
+    trainings = JobRun.objects.filter(kind__in=["train:sentiment", "train:topics"])
+    assert rescore.state == JobRun.State.SUCCEEDED, rescore.error
+    assert rescore.pk > max(trainings.values_list("pk", flat=True))
+    analysis = ReviewAnalysis.objects.get(review=store_review)
+    assert analysis.sentiment == "negative"
+    assert "late_delivery" in analysis.topics
 
 
 def test_topics_train_without_data_fails_clearly(db, tmp_path):

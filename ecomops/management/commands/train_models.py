@@ -1,7 +1,9 @@
 """``manage.py train_models [--only KIND ...] [--as-of YYYY-MM-DD] [--wait]``: train every model kind (or some).
 
 On the embedded default (no ``REDIS_URL``: Celery eager) the jobs run here, one after another, printing
-their progress; with workers they are queued (``--wait`` follows them until they finish).
+their progress, and the follow-up jobs they ask for (re-scoring the stored reviews when a sentiment or topic
+version is activated) start once after the last; with workers they are queued (``--wait`` follows them until
+they finish), and a follow-up that is still queued is not asked for twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from ecomops.celery import app as celery_app
-from ecomops.jobs import job_create, job_run, job_start, model_kinds
+from ecomops.jobs import job_create, job_run, job_start, jobs_follow_ups_deferred, model_kinds
 from ecomops.models import JobRun
 
 
@@ -47,7 +49,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--as-of must be a date as YYYY-MM-DD, not {as_of!r}") from None
 
         if celery_app.conf.task_always_eager:
-            jobs = [self._run_here(kind, parameters) for kind in kinds]
+            # follow-ups the trainings ask for (re-scoring stored reviews after sentiment, again after topics)
+            # start once, after the last training, not in the background while the next one trains
+            with jobs_follow_ups_deferred():
+                jobs = [self._run_here(kind, parameters) for kind in kinds]
         else:
             jobs = [job_start(kind=f"train:{k}", parameters=parameters, requested_via="command") for k in kinds]
             for job in jobs:
