@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
-from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from catalog.models import Category, Product
 from inventory.models import Location, SalesObservation
@@ -117,53 +118,130 @@ def order_sales_weekly(
     return weekly[HISTORY_COLUMNS].reset_index(drop=True)
 
 
+#: Products per query of the many-series reads (SQLite allows 32,766 parameters; PostgreSQL plans stay small).
+CHUNK = 2000
+
+Key = tuple[int, int | None]  # (product id, location id or None: every location)
+
+
+def product_id_chunks(ids) -> list[list[int]]:
+    """Ids (deduplicated, sorted) in lists of at most ``CHUNK``, for ``__in`` filters."""
+    ordered = sorted(set(ids))
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+def _first_per(queryset: QuerySet, *, partition: list[str], order: list, fields: tuple[str, ...]):
+    """``fields`` of the first row of each ``partition`` group of ``queryset`` by ``order`` (one query, a window)."""
+    ranked = queryset.annotate(
+        first_rank=Window(RowNumber(), partition_by=[F(name) for name in partition], order_by=order)
+    )
+    return ranked.filter(first_rank=1).values_list(*fields)
+
+
+def _key(product: Product, location: Location | None) -> Key:
+    return product.pk, location.pk if location is not None else None
+
+
 def price_in_force(*, product: Product, location: Location | None, on: date) -> Decimal | None:
     """The price of ``product`` at ``location`` on day ``on``: the latest location row, else the latest
     everywhere row, else the last observed shelf price, else the list price, else the last unit price an order
     paid for it up to that day (a marketplace such as Olist records prices only on its order lines)."""
-    rows = PriceHistory.objects.filter(product=product, effective_from__lte=on)
-    if location is not None:
-        row = rows.filter(location=location).order_by("-effective_from").first()
-        if row is not None and (row.effective_to is None or row.effective_to >= on):
-            return row.price
-    row = rows.filter(location__isnull=True).order_by("-effective_from").first()
-    if row is not None and (row.effective_to is None or row.effective_to >= on):
-        return row.price
-    observed = SalesObservation.objects.filter(product=product, period_start__lte=on, price__isnull=False)
-    if location is not None:
-        observed = observed.filter(location=location)
-    last = observed.order_by("-period_start").values_list("price", flat=True).first()
-    if last is not None:
-        return last
-    if product.list_price is not None:
-        return product.list_price
-    from orders.models import Order, OrderLine
+    return prices_in_force(series=[(product, location)], on=on)[_key(product, location)]
 
-    paid = OrderLine.objects.filter(product=product, order__purchased_at__date__lte=on, unit_price__gt=0).exclude(
-        order__status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE]
-    )
-    return paid.order_by("-order__purchased_at", "-pk").values_list("unit_price", flat=True).first()
+
+def prices_in_force(*, series: list[tuple[Product, Location | None]], on: date) -> dict[Key, Decimal | None]:
+    """``price_in_force`` of many (product, location) series, by (product id, location id): the same fallbacks
+    in at most four queries per 2,000 products, instead of up to five per series (the last one, the price an
+    order paid, took 0.17 s per product on PostgreSQL at full Olist scale: recommending prices for its 18k
+    products spent most of an hour there)."""
+    products = {product.pk: product for product, _ in series}
+    wanted = {_key(product, location) for product, location in series}
+    result: dict[Key, Decimal | None] = {}
+
+    latest: dict[Key, tuple] = {}
+    for ids in product_id_chunks(products):
+        rows = _first_per(
+            PriceHistory.objects.filter(product_id__in=ids, effective_from__lte=on),
+            partition=["product_id", "location_id"],
+            order=[F("effective_from").desc(), F("pk").desc()],
+            fields=("product_id", "location_id", "effective_to", "price"),
+        )
+        latest.update({(pid, lid): (to, price) for pid, lid, to, price in rows})
+    for key in wanted:
+        pid, lid = key
+        # the latest location row when it is in force, else the latest everywhere row when it is
+        for row in ([latest.get(key)] if lid is not None else []) + [latest.get((pid, None))]:
+            if row is not None and (row[0] is None or row[0] >= on):
+                result[key] = row[1]
+                break
+
+    pending = wanted - result.keys()
+    observed: dict[Key, tuple] = {}
+    for ids in product_id_chunks(pid for pid, _ in pending):
+        rows = _first_per(
+            SalesObservation.objects.filter(product_id__in=ids, period_start__lte=on, price__isnull=False),
+            partition=["product_id", "location_id"],
+            order=[F("period_start").desc()],
+            fields=("product_id", "location_id", "period_start", "price"),
+        )
+        for pid, lid, period, price in sorted(rows, key=lambda row: (row[0], row[1] or 0)):
+            observed[(pid, lid)] = (period, price)
+            anywhere = observed.get((pid, None))
+            if anywhere is None or period > anywhere[0]:
+                observed[(pid, None)] = (period, price)  # the latest at any location (a tie: the first location)
+    for key in pending:
+        if key in observed:
+            result[key] = observed[key][1]
+        elif products[key[0]].list_price is not None:
+            result[key] = products[key[0]].list_price
+
+    pending = wanted - result.keys()
+    if pending:
+        from orders.models import Order, OrderLine
+
+        paid: dict[int, Decimal] = {}
+        for ids in product_id_chunks(pid for pid, _ in pending):
+            lines = OrderLine.objects.filter(
+                product_id__in=ids, order__purchased_at__date__lte=on, unit_price__gt=0
+            ).exclude(order__status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE])
+            rows = _first_per(
+                lines,
+                partition=["product_id"],
+                order=[F("order__purchased_at").desc(), F("pk").desc()],
+                fields=("product_id", "unit_price"),
+            )
+            paid.update(dict(rows))
+        for key in pending:
+            result[key] = paid.get(key[0])
+    return result
 
 
 def competitor_reference_price(*, product: Product, before: date, window_days: int = 30) -> Decimal | None:
     """The cheapest competitor's latest price observed in the ``window_days`` before ``before``."""
+    return competitor_reference_prices(products=[product], before=before, window_days=window_days).get(product.pk)
+
+
+def competitor_reference_prices(
+    *, products: list[Product], before: date, window_days: int = 30
+) -> dict[int, Decimal | None]:
+    """``competitor_reference_price`` of many products (by id; None where no competitor was observed)."""
     from datetime import datetime, time
 
     from django.utils import timezone
 
     end = timezone.make_aware(datetime.combine(before, time.min))
     start = end - timedelta(days=window_days)
-    recent = CompetitorPrice.objects.filter(product=product, observed_at__gte=start, observed_at__lt=end)
-    latest = recent.filter(
-        pk=Subquery(
-            CompetitorPrice.objects.filter(
-                product=product, competitor=OuterRef("competitor"), observed_at__gte=start, observed_at__lt=end
-            )
-            .order_by("-observed_at", "-pk")
-            .values("pk")[:1]
+    result: dict[int, Decimal | None] = {product.pk: None for product in products}
+    for ids in product_id_chunks(result):
+        rows = _first_per(
+            CompetitorPrice.objects.filter(product_id__in=ids, observed_at__gte=start, observed_at__lt=end),
+            partition=["product_id", "competitor"],
+            order=[F("observed_at").desc(), F("pk").desc()],
+            fields=("product_id", "price"),
         )
-    )
-    return latest.aggregate(m=Min("price"))["m"]
+        for pid, price in rows:
+            result[pid] = price if result[pid] is None else min(result[pid], price)
+    return result
 
 
 def pricing_rule_for(*, category: Category | None) -> PricingRule:
@@ -194,12 +272,43 @@ def pricing_rules_as_ml(rule: PricingRule, *, period_days: int = 7) -> PricingRu
 
 
 def stock_available(*, product: Product, location: Location | None) -> float | None:
-    if location is None:
-        return None
-    from inventory.selectors import stock_level_get
+    return stocks_available(series=[(product, location)]).get(_key(product, location))
 
-    level = stock_level_get(product=product, location=location)
-    return float(level.available) if level is not None else None
+
+def stocks_available(*, series: list[tuple[Product, Location | None]]) -> dict[Key, float]:
+    """Units available (on hand less reserved) of each (product, location) series that has a stock level row;
+    series without one, or without a location, are absent."""
+    from inventory.models import StockLevel
+
+    wanted = {_key(product, location) for product, location in series if location is not None}
+    result: dict[Key, float] = {}
+    for ids in product_id_chunks(pid for pid, _ in wanted):
+        rows = StockLevel.objects.filter(product_id__in=ids, location_id__in={lid for _, lid in wanted}).values_list(
+            "product_id", "location_id", "on_hand", "reserved"
+        )
+        result.update({(pid, lid): float(on_hand - reserved) for pid, lid, on_hand, reserved in rows})
+    return {key: value for key, value in result.items() if key in wanted}
+
+
+def last_margins(*, series: list[tuple[Product, Location | None]], before: date) -> dict[Key, float]:
+    """The gross margin % of the latest point-of-sale week before ``before`` of each (product, location) series
+    (scanner data such as Dominick's carries it instead of a unit cost); series without one are absent."""
+    wanted = {_key(product, location) for product, location in series if location is not None}
+    result: dict[Key, float] = {}
+    for ids in product_id_chunks(pid for pid, _ in wanted):
+        rows = _first_per(
+            SalesObservation.objects.filter(
+                product_id__in=ids,
+                location_id__in={lid for _, lid in wanted},
+                period_start__lt=before,
+                profit__isnull=False,
+            ),
+            partition=["product_id", "location_id"],
+            order=[F("period_start").desc()],
+            fields=("product_id", "location_id", "profit"),
+        )
+        result.update({(pid, lid): profit for pid, lid, profit in rows if (pid, lid) in wanted})
+    return result
 
 
 def price_history_list() -> QuerySet[PriceHistory]:
@@ -294,9 +403,11 @@ def competitor_position_frame(*, on: date) -> pd.DataFrame:
         .values_list("product_id", "n")
     )
     data = []
-    for product in Product.objects.filter(pk__in=product_ids).order_by("sku"):
-        ours = price_in_force(product=product, location=None, on=on)
-        reference = competitor_reference_price(product=product, before=on + timedelta(days=1))
+    products = list(Product.objects.filter(pk__in=product_ids).order_by("sku"))
+    our_prices = prices_in_force(series=[(product, None) for product in products], on=on)
+    references = competitor_reference_prices(products=products, before=on + timedelta(days=1))
+    for product in products:
+        ours, reference = our_prices[(product.pk, None)], references[product.pk]
         gap = float(ours / reference - 1) if ours and reference else None
         data.append((product.sku, product.name, _float(ours), _float(reference), gap, open_alerts.get(product.pk, 0)))
     return pd.DataFrame(data, columns=["sku", "name", "our_price", "cheapest_competitor", "gap", "open_alerts"])

@@ -24,7 +24,7 @@ from ecomops.registry import (
     model_version_promote_if_better,
     model_version_register,
 )
-from inventory.models import Location, SalesObservation
+from inventory.models import Location
 
 from . import selectors
 from .ml.optimiser import PricingInput, optimise_price
@@ -167,24 +167,13 @@ class RecommendationRun:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # sku, location, reason
 
 
-def _unit_cost(
-    product: Product, location: Location | None, as_of: date, price: Decimal, rule: PricingRule
-) -> tuple[float | None, bool]:
-    """(unit cost, assumed?): the product's recorded cost, else the cost implied by the margin of its latest
-    point-of-sale week, else the rule's assumed share of the current price (None when the rule has none)."""
+def _unit_cost(product: Product, price: Decimal, rule: PricingRule, margin: float | None) -> tuple[float | None, bool]:
+    """(unit cost, assumed?): the product's recorded cost, else the cost implied by ``margin``, the gross margin %
+    of the series' latest point-of-sale week (``selectors.last_margins``), else the rule's assumed share of the
+    current price (None when the rule has none)."""
     if product.unit_cost is not None and product.unit_cost > 0:
         return float(product.unit_cost), False
     # scanner data (Dominick's) carries the gross margin % of each week instead of a unit cost
-    margin = (
-        SalesObservation.objects.filter(
-            product=product, location=location, period_start__lt=as_of, profit__isnull=False
-        )
-        .order_by("-period_start")
-        .values_list("profit", flat=True)
-        .first()
-        if location is not None
-        else None
-    )
     if margin is not None and 0 < margin < 100:
         return float(price) * (1 - margin / 100), False
     if rule.assumed_cost_share is not None and rule.assumed_cost_share > 0:
@@ -207,13 +196,21 @@ def price_recommendations_create(
     products = {p.sku: p for p in Product.objects.filter(sku__in={k[0] for k in keys}).select_related("category")}
     locations = {loc.code: loc for loc in Location.objects.filter(code__in={k[1] for k in keys})}
     run = RecommendationRun()
-    prepared = []
+    found = []
     for sku, code in keys:
         product, location = products.get(sku), locations.get(code)
         if product is None or location is None:
             run.skipped.append((sku, code, "product or location no longer exists"))
             continue
-        price = selectors.price_in_force(product=product, location=location, on=as_of - timedelta(days=1))
+        found.append((product, location))
+    # the reads each series needs, a few queries for all of them (not several per series)
+    prices = selectors.prices_in_force(series=found, on=as_of - timedelta(days=1))
+    margins = selectors.last_margins(series=found, before=as_of)
+    competitors = selectors.competitor_reference_prices(products=[p for p, _ in found], before=as_of)
+    stocks = selectors.stocks_available(series=found)
+    prepared = []
+    for product, location in found:
+        price = prices[(product.pk, location.pk)]
         if price is None or price <= 0:
             run.skipped.append((sku, code, "no price in force"))
             continue
@@ -241,7 +238,7 @@ def price_recommendations_create(
             rule = selectors.pricing_rule_for(category=product.category)
             rules_cache[category_id] = (rule, selectors.pricing_rules_as_ml(rule))
         rule, rules = rules_cache[category_id]
-        cost, cost_assumed = _unit_cost(product, location, as_of, price, rule)
+        cost, cost_assumed = _unit_cost(product, price, rule, margins.get((product.pk, location.pk)))
         if cost is None:
             run.skipped.append((product.sku, location.code, "no unit cost (and no assumed cost share in its rule)"))
             continue
@@ -250,14 +247,14 @@ def price_recommendations_create(
             continue
         series = model.series_[(product.sku, location.code)]
         se = math.sqrt(max(series.own_var, 0.0))
-        competitor = selectors.competitor_reference_price(product=product, before=as_of)
+        competitor = competitors[product.pk]
         inp = PricingInput(
             current_price=float(price),
             unit_cost=cost,
             elasticity=series.own,
             expected_units=float(units),
             competitor_price=float(competitor) if competitor is not None else None,
-            stock_available=selectors.stock_available(product=product, location=location),
+            stock_available=stocks.get((product.pk, location.pk)),
         )
         rec = optimise_price(inp, rules)
         objects.append(
@@ -289,10 +286,17 @@ def price_recommendations_create(
             )
         )
     with transaction.atomic():
-        for obj in objects:
-            PriceRecommendation.objects.filter(
-                product=obj.product, location=obj.location, status=PriceRecommendation.Status.PROPOSED
-            ).update(status=PriceRecommendation.Status.SUPERSEDED)
+        new = {(obj.product_id, obj.location_id) for obj in objects}
+        superseded = []
+        for ids in selectors.product_id_chunks(pid for pid, _ in new):
+            open_ = PriceRecommendation.objects.filter(
+                product_id__in=ids, status=PriceRecommendation.Status.PROPOSED
+            ).values_list("pk", "product_id", "location_id")
+            superseded += [pk for pk, pid, lid in open_ if (pid, lid) in new]
+        for start in range(0, len(superseded), selectors.CHUNK):
+            PriceRecommendation.objects.filter(pk__in=superseded[start : start + selectors.CHUNK]).update(
+                status=PriceRecommendation.Status.SUPERSEDED
+            )
         run.created = PriceRecommendation.objects.bulk_create(objects, batch_size=500)
     return run
 

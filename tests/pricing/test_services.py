@@ -328,3 +328,99 @@ def test_a_planned_future_price_does_not_raise_alerts_today():
         product=product, location=None, price=Decimal("15.00"), effective_from=today + timedelta(days=7)
     )
     assert not CompetitorPriceAlert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_prices_in_force_of_many_series_take_each_series_own_fallback_in_one_call():
+    """One call, every level of the chain: location row, expired location row (-> everywhere row), everywhere
+    row, last shelf price at the location or anywhere, list price, last price an order paid, nothing."""
+    from datetime import UTC, datetime
+
+    from inventory.models import SalesObservation
+    from orders.models import Order
+    from pricing.selectors import prices_in_force
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    on = date(2024, 3, 10)
+    store, other = LocationFactory(), LocationFactory()
+    local = ProductFactory(list_price=Decimal("99.00"))
+    PriceHistoryFactory(product=local, price=Decimal("10.00"), effective_from=date(2024, 1, 1))
+    PriceHistoryFactory(product=local, location=store, price=Decimal("9.00"), effective_from=date(2024, 3, 1))
+    PriceHistoryFactory(product=local, location=store, price=Decimal("8.00"), effective_from=date(2024, 3, 11))
+    expired = ProductFactory(list_price=Decimal("99.00"))
+    PriceHistoryFactory(product=expired, price=Decimal("20.00"), effective_from=date(2024, 1, 1))
+    PriceHistoryFactory(
+        product=expired,
+        location=store,
+        price=Decimal("18.00"),
+        effective_from=date(2024, 2, 1),
+        effective_to=date(2024, 3, 1),
+    )
+    shelf = ProductFactory(list_price=Decimal("99.00"))
+    for location, period, price in (
+        (store, date(2024, 3, 4), 3.10),
+        (other, date(2024, 2, 26), 3.30),
+        (store, date(2024, 2, 26), 2.90),
+        (other, date(2024, 3, 11), 9.99),
+    ):
+        SalesObservation.objects.create(
+            product=shelf, location=location, period_start=period, units=5, price=Decimal(str(price))
+        )
+    listed = ProductFactory(list_price=Decimal("5.00"))
+    paid = ProductFactory(list_price=None)
+    for day, price, status in (
+        (1, "7.00", Order.Status.DELIVERED),
+        (5, "7.50", Order.Status.DELIVERED),
+        (6, "70.00", Order.Status.CANCELED),
+    ):
+        order = OrderFactory(purchased_at=datetime(2024, 3, day, 12, tzinfo=UTC), status=status)
+        OrderLineFactory(order=order, product=paid, unit_price=Decimal(price))
+    unknown = ProductFactory(list_price=None)
+
+    series = [
+        (local, store),
+        (local, other),
+        (local, None),
+        (expired, store),
+        (shelf, store),
+        (shelf, other),
+        (shelf, None),
+        (listed, store),
+        (paid, store),
+        (paid, None),
+        (unknown, store),
+    ]
+    prices = prices_in_force(series=series, on=on)
+
+    assert {(p.pk, loc.pk if loc else None): prices[(p.pk, loc.pk if loc else None)] for p, loc in series} == {
+        (local.pk, store.pk): Decimal("9.00"),
+        (local.pk, other.pk): Decimal("10.00"),
+        (local.pk, None): Decimal("10.00"),
+        (expired.pk, store.pk): Decimal("20.00"),
+        (shelf.pk, store.pk): Decimal("3.10"),
+        (shelf.pk, other.pk): Decimal("3.30"),
+        (shelf.pk, None): Decimal("3.10"),
+        (listed.pk, store.pk): Decimal("5.00"),
+        (paid.pk, store.pk): Decimal("7.50"),
+        (paid.pk, None): Decimal("7.50"),
+        (unknown.pk, store.pk): None,
+    }
+    for product, location in series:  # the one-series read agrees
+        assert (
+            price_in_force(product=product, location=location, on=on)
+            == prices[(product.pk, location.pk if location else None)]
+        )
+
+
+def test_recommending_prices_reads_the_same_number_of_queries_for_one_series_or_all(trained, market):
+    """The reads each series needs are made for all series together (18k Olist products took most of an hour
+    one series at a time)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        single = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained, skus=["SIM-000"])
+    with CaptureQueriesContext(connection) as every:
+        run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert (len(single.created), len(run.created)) == (3, 12)
+    assert len(every.captured_queries) <= len(one.captured_queries) + 2  # the rule of a second category, at most
