@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from access.pii import current_user_sees_personal_data, mask_personal_text
+from ecomops.admin import ModelVersionColumnMixin, UsedModelVersionListFilter
 from ecomops.jobs import job_start
 
 from . import services_queue as queue
@@ -149,7 +150,7 @@ class ReviewAdmin(MaskedTextAdmin, admin.ModelAdmin):
 
 
 @admin.register(ReviewAnalysis)
-class ReviewAnalysisAdmin(admin.ModelAdmin):
+class ReviewAnalysisAdmin(ModelVersionColumnMixin, admin.ModelAdmin):
     """Moderation view: sort by suspicious score to see duplicates, bursts and contradicting ratings."""
 
     list_display = [
@@ -162,7 +163,7 @@ class ReviewAnalysisAdmin(admin.ModelAdmin):
         "reasons",
         "model_version",
     ]
-    list_filter = ["sentiment", "language", ("model_version", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["sentiment", "language", ("model_version", UsedModelVersionListFilter)]
     search_fields = ["review__external_id", "review__text"]
     list_select_related = ["review", "model_version", "model_version__registered_model"]
     ordering = ["-suspicious_score", "-pk"]

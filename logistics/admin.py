@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from access.scoping import CustomerScopedAdmin
+from ecomops.admin import ModelVersionColumnMixin, ModelVersionListFilter
 from ecomops.jobs import job_start
 from inventory.models import Location
 
@@ -84,11 +85,11 @@ class LikelyLateFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeliveryPrediction)
-class DeliveryPredictionAdmin(CustomerScopedAdmin, admin.ModelAdmin):
+class DeliveryPredictionAdmin(ModelVersionColumnMixin, CustomerScopedAdmin, admin.ModelAdmin):
     """Predictions with the riskiest first; the "likely late" filter is the operators' worklist."""
 
     list_display = ["order", "purchased", "eta_date", "promise_date", "risk", "model_version", "as_of"]
-    list_filter = [LikelyLateFilter, "as_of", "model_version"]
+    list_filter = [LikelyLateFilter, "as_of", ("model_version", ModelVersionListFilter)]
     search_fields = ["order__external_id"]
     list_select_related = ["order", "model_version__registered_model"]
     readonly_fields = [f.name for f in DeliveryPrediction._meta.fields]

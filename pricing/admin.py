@@ -9,6 +9,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 
 from catalog.models import Product
+from ecomops.admin import ModelVersionColumnMixin, ModelVersionListFilter
 from ecomops.jobs import job_start
 from inventory.models import Location
 
@@ -164,9 +165,9 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ElasticityEstimate)
-class ElasticityEstimateAdmin(admin.ModelAdmin):
+class ElasticityEstimateAdmin(ModelVersionColumnMixin, admin.ModelAdmin):
     list_display = ["product", "location", "elasticity", "low", "high", "n_obs", "flags", "model_version"]
-    list_filter = [FlaggedFilter, "model_version"]
+    list_filter = [FlaggedFilter, ("model_version", ModelVersionListFilter)]
     search_fields = ["product__sku", "product__name", "location__code"]
     list_select_related = ["product", "location", "model_version__registered_model"]
     readonly_fields = [f.name for f in ElasticityEstimate._meta.fields]

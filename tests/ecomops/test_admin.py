@@ -169,3 +169,33 @@ def test_cancel_button_on_the_job_page(admin_client_op):
     assert 'id="cancel-job"' not in response.content.decode()
     response = admin_client_op.post(reverse("admin:ecomops_jobrun_cancel", args=[job.pk]), follow=True)
     assert [str(m) for m in response.context["messages"]] == [f"Job {job.pk} had already finished (canceled)."]
+
+
+def _version(name: str, number: int, explanation: dict) -> ModelVersion:
+    model, _ = RegisteredModel.objects.get_or_create(name=name)
+    return ModelVersion.objects.create(registered_model=model, version=number, explanation=explanation)
+
+
+def test_lists_showing_model_versions_neither_read_their_documents_nor_list_unused_versions(admin_client_op):
+    """A version's explanation can be megabytes (every product's elasticity): the rows and the filter name their
+    version without loading it; the review analyses' filter offers only the versions they were scored with."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.feedback.factories import ReviewAnalysisFactory
+
+    used = _version("sentiment", 1, {"weights": list(range(1000))})
+    _version("sentiment", 2, {"weights": []})  # never used by an analysis
+    ReviewAnalysisFactory.create_batch(3, model_version=used)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_op.get(reverse("admin:feedback_reviewanalysis_changelist"))
+
+    assert response.status_code == 200
+    rows = list(response.context["cl"].result_list)
+    assert len(rows) == 3
+    assert {"parameters", "metrics", "explanation", "library_versions"} <= rows[0].model_version.get_deferred_fields()
+    (version_filter,) = [f for f in response.context["cl"].filter_specs if f.field_path == "model_version"]
+    assert [label for _, label in version_filter.lookup_choices] == [str(used)]
+    version_sql = [q["sql"] for q in queries.captured_queries if 'FROM "ecomops_modelversion"' in q["sql"]]
+    assert version_sql and not any('"explanation"' in sql for sql in version_sql)
