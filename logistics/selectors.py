@@ -208,30 +208,38 @@ def carrier_performance(*, start: date | None = None, end: date | None = None) -
     The promise is the shipment's estimated date, else the order's promised date. Columns: carrier, region,
     month, shipments, on_time, on_time_rate, mean_days_late (late shipments only).
     """
-    shipments = Shipment.objects.filter(delivered_at__isnull=False).select_related("order", "carrier")
+    shipments = Shipment.objects.filter(delivered_at__isnull=False)
     if start:
         shipments = shipments.filter(delivered_at__date__gte=start)
     if end:
         shipments = shipments.filter(delivered_at__date__lt=end)
-    rows = []
-    for shipment in shipments.order_by("pk").iterator(chunk_size=2000):
-        promise = shipment.estimated_delivery_date or shipment.order.promised_delivery_date
-        if promise is None:
-            continue
-        delivered = shipment.delivered_at.date()
-        rows.append(
-            {
-                "carrier": shipment.carrier.code if shipment.carrier else "(none)",
-                "region": shipment.order.shipping_state or "(unknown)",
-                "month": delivered.strftime("%Y-%m"),
-                "on_time": delivered <= promise,
-                "days_late": max((delivered - promise).days, 0),
-            }
-        )
+    # five columns, not whole shipments and orders: the report read 100k of each at full Olist scale (5 s)
+    fields = [
+        "estimated_delivery_date",
+        "order__promised_delivery_date",
+        "delivered_at",
+        "carrier__code",
+        "order__shipping_state",
+    ]
+    frame = pd.DataFrame.from_records(
+        shipments.order_by("pk").values_list(*fields).iterator(chunk_size=5000), columns=fields
+    )
     columns = ["carrier", "region", "month", "shipments", "on_time", "on_time_rate", "mean_days_late"]
-    if not rows:
+    promise = pd.to_datetime(frame["estimated_delivery_date"].fillna(frame["order__promised_delivery_date"]))
+    frame = frame[promise.notna().to_numpy()]
+    if frame.empty:
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame(rows)
+    promise = promise[promise.notna()]
+    delivered = pd.to_datetime(frame["delivered_at"], utc=True).dt.tz_localize(None).dt.normalize()  # the UTC day
+    frame = pd.DataFrame(
+        {
+            "carrier": frame["carrier__code"].fillna("(none)"),
+            "region": frame["order__shipping_state"].fillna("").replace("", "(unknown)"),
+            "month": delivered.dt.strftime("%Y-%m"),
+            "on_time": (delivered <= promise).to_numpy(),
+            "days_late": (delivered - promise).dt.days.clip(lower=0).to_numpy(),
+        }
+    )
     grouped = frame.groupby(["carrier", "region", "month"], sort=True)
     result = grouped.agg(shipments=("on_time", "size"), on_time=("on_time", "sum")).reset_index()
     late_days = frame[~frame["on_time"]].groupby(["carrier", "region", "month"])["days_late"].mean()

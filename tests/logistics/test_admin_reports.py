@@ -146,3 +146,44 @@ def test_plan_routes_admin_form_checks_the_shift(staff_client):
     )
     assert response.status_code == 200
     assert response.context["form"].errors == {"shift_end": ["the shift must end after it starts"]}
+
+
+def test_carrier_performance_takes_the_shipments_own_estimate_first_and_skips_shipments_without_a_promise(db):
+    from logistics.selectors import carrier_performance
+
+    carrier = CarrierFactory(code="fast")
+    cases = [  # carrier, state, order promise, shipment estimate, delivered (UTC)
+        (carrier, "RJ", date(2018, 3, 10), date(2018, 3, 12), datetime(2018, 3, 11, 23, 30, tzinfo=UTC)),  # on time
+        (carrier, "RJ", date(2018, 3, 10), None, datetime(2018, 3, 14, 0, 30, tzinfo=UTC)),  # 4 days late
+        (None, "", date(2018, 3, 10), None, datetime(2018, 3, 10, 12, tzinfo=UTC)),  # no carrier, no state
+        (carrier, "SP", None, None, datetime(2018, 3, 10, 12, tzinfo=UTC)),  # no promise at all: left out
+    ]
+    for courier, state, promised, estimate, delivered in cases:
+        order = OrderFactory(shipping_state=state, promised_delivery_date=promised)
+        ShipmentFactory(
+            order=order, carrier=courier, status="delivered", estimated_delivery_date=estimate, delivered_at=delivered
+        )
+
+    frame = carrier_performance()
+
+    assert frame.to_dict("records") == [
+        {
+            "carrier": "(none)",
+            "region": "(unknown)",
+            "month": "2018-03",
+            "shipments": 1,
+            "on_time": 1,
+            "on_time_rate": 1.0,
+            "mean_days_late": 0.0,
+        },
+        {
+            "carrier": "fast",
+            "region": "RJ",
+            "month": "2018-03",
+            "shipments": 2,
+            "on_time": 1,
+            "on_time_rate": 0.5,
+            "mean_days_late": 4.0,
+        },
+    ]
+    assert carrier_performance(start=date(2018, 3, 12)).to_dict("records")[0]["shipments"] == 1
