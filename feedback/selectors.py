@@ -111,7 +111,9 @@ def analysis_frame(*, since: datetime | None = None) -> pd.DataFrame:
 
     first_lines = {}
     for order_id, product, seller in (
-        OrderLine.objects.filter(order_id__in=frame["review__order_id"].dropna().unique().tolist())
+        # the orders as a subquery, not a list of ids in the SQL (100k of them at full Olist scale took 2.4 s
+        # to build and send)
+        OrderLine.objects.filter(order_id__in=analyses.filter(review__order__isnull=False).values("review__order_id"))
         .order_by("order_id", "line_number")
         .values_list("order_id", "product__sku", "seller__external_id")
     ):
