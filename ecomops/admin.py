@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .jobs import job_cancel, job_handlers, job_parameters_clean, job_start
-from .models import JobRun, ModelVersion, RegisteredModel
+from .models import JobRun, ModelVersion, RegisteredModel, defer_documents
 from .registry import model_version_activate
 from .services import registered_models_job_start
 
@@ -37,11 +37,6 @@ def _pretty_json(value) -> str:
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', json.dumps(value, indent=2, default=str))
 
 
-#: ModelVersion columns that are whole JSON documents: a price-response version explains 18k products'
-#: elasticities in ``explanation``. Lists whose rows show their version leave them unread.
-MODEL_VERSION_DOCUMENTS = ("parameters", "metrics", "explanation", "library_versions")
-
-
 class ModelVersionListFilter(admin.RelatedFieldListFilter):
     """The model versions of a list filter, named without reading their JSON documents (the stock filter loads
     every version whole and then each one's registered model: 2.7 s of a page of elasticities at full Olist
@@ -52,7 +47,7 @@ class ModelVersionListFilter(admin.RelatedFieldListFilter):
     def field_choices(self, field, request, model_admin):
         versions = (
             ModelVersion.objects.select_related("registered_model")
-            .defer(*MODEL_VERSION_DOCUMENTS)
+            .defer(*ModelVersion.DOCUMENT_FIELDS)
             .order_by("registered_model__name", "-version")
         )
         if self.only_used:
@@ -68,7 +63,7 @@ class ModelVersionColumnMixin:
     """For a ModelAdmin whose rows show their ``model_version``: its JSON documents are not read for each row."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(*(f"model_version__{name}" for name in MODEL_VERSION_DOCUMENTS))
+        return defer_documents(super().get_queryset(request))
 
 
 @admin.register(JobRun)

@@ -108,6 +108,10 @@ class ModelVersion(TimeStampedModel):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
+    #: The columns that are whole JSON documents (a price-response version explains 18k products' elasticities in
+    #: ``explanation``): lists whose rows show their version leave them unread (``defer_documents``).
+    DOCUMENT_FIELDS = ("parameters", "metrics", "explanation", "library_versions")
+
     registered_model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE, db_index=True)
@@ -164,3 +168,9 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+def defer_documents(queryset, path: str = "model_version"):
+    """``queryset`` (rows with a ForeignKey ``path`` to ModelVersion, select_related) without the version's JSON
+    documents: a page of 100 rows decoded the same megabytes once per row."""
+    return queryset.defer(*(f"{path}__{name}" for name in ModelVersion.DOCUMENT_FIELDS))

@@ -45,7 +45,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ecomops.bulk import bulk_insert
-from ecomops.models import JobRun, ModelVersion
+from ecomops.models import JobRun, ModelVersion, defer_documents
 from ecomops.registry import (
     ModelSpec,
     TrainedModel,
@@ -395,9 +395,9 @@ def default_params() -> ForecastParams:
 
 
 def forecast_list() -> QuerySet[DemandForecast]:
-    return DemandForecast.objects.select_related("product", "location", "model_version__registered_model").order_by(
-        "product_id", "location_id", "period_start", "pk"
-    )
+    return defer_documents(
+        DemandForecast.objects.select_related("product", "location", "model_version__registered_model")
+    ).order_by("product_id", "location_id", "period_start", "pk")
 
 
 def current_forecasts() -> QuerySet[DemandForecast]:

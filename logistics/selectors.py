@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from django.db.models import QuerySet
 
+from ecomops.models import defer_documents
 from orders.models import Order, OrderLine
 
 from .ml.delivery import ORDER_COLUMNS
@@ -196,7 +197,9 @@ def orders_open_at(*, as_of: datetime) -> QuerySet[Order]:
 def likely_late_predictions(*, threshold: float = LIKELY_LATE_RISK) -> QuerySet[DeliveryPrediction]:
     """Latest predictions of undelivered orders whose late risk is at least ``threshold``, riskiest first."""
     return (
-        DeliveryPrediction.objects.select_related("order", "model_version__registered_model", "shipment")
+        defer_documents(
+            DeliveryPrediction.objects.select_related("order", "model_version__registered_model", "shipment")
+        )
         .filter(late_risk__gte=threshold, order__delivered_at__isnull=True)
         .order_by("-late_risk", "promise_date", "pk")
     )

@@ -10,6 +10,7 @@ from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from catalog.models import Category, Product
+from ecomops.models import defer_documents
 from inventory.models import Location, SalesObservation
 
 from .ml.optimiser import PricingRules
@@ -328,14 +329,16 @@ def competitor_price_list() -> QuerySet[CompetitorPrice]:
 
 
 def elasticity_list() -> QuerySet[ElasticityEstimate]:
-    return ElasticityEstimate.objects.select_related("product", "location", "model_version__registered_model").order_by(
-        "product_id", "location_id", "-model_version_id", "pk"
-    )
+    return defer_documents(
+        ElasticityEstimate.objects.select_related("product", "location", "model_version__registered_model")
+    ).order_by("product_id", "location_id", "-model_version_id", "pk")
 
 
 def recommendation_list() -> QuerySet[PriceRecommendation]:
-    return PriceRecommendation.objects.select_related(
-        "product", "location", "decided_by", "model_version__registered_model"
+    return defer_documents(
+        PriceRecommendation.objects.select_related(
+            "product", "location", "decided_by", "model_version__registered_model"
+        )
     ).order_by("-as_of", "product_id", "location_id", "pk")
 
 

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ecomops.jobs import job_start
+from ecomops.models import defer_documents
 from logistics.models import Carrier, DeliveryPrediction, OrderRisk, RoutePlan, Shipment, TrackingEvent, ZipArea
 
 from . import serializers
@@ -46,9 +47,9 @@ class TrackingEventViewSet(viewsets.ModelViewSet):
 class DeliveryPredictionViewSet(viewsets.ReadOnlyModelViewSet):
     """ETA, promise date and late risk per order; ``POST predict`` trains as of a date and predicts (a job)."""
 
-    queryset = DeliveryPrediction.objects.select_related("order", "model_version__registered_model").order_by(
-        "-late_risk", "pk"
-    )
+    queryset = defer_documents(
+        DeliveryPrediction.objects.select_related("order", "model_version__registered_model")
+    ).order_by("-late_risk", "pk")
     serializer_class = serializers.DeliveryPredictionSerializer
     filterset_fields = ["as_of", "model_version", "order"]
     search_fields = ["order__external_id"]

@@ -199,3 +199,29 @@ def test_lists_showing_model_versions_neither_read_their_documents_nor_list_unus
     assert [label for _, label in version_filter.lookup_choices] == [str(used)]
     version_sql = [q["sql"] for q in queries.captured_queries if 'FROM "ecomops_modelversion"' in q["sql"]]
     assert version_sql and not any('"explanation"' in sql for sql in version_sql)
+
+
+@pytest.mark.parametrize(
+    "queryset",
+    [
+        "pricing.selectors.elasticity_list",
+        "pricing.selectors.recommendation_list",
+        "inventory.forecasting.forecast_list",
+        "logistics.selectors.likely_late_predictions",
+        "logistics.api.views.DeliveryPredictionViewSet.queryset",
+    ],
+)
+def test_lists_of_rows_with_a_model_version_do_not_select_its_documents(queryset):
+    """The API lists and reports that name each row's version read its name and number, not its JSON."""
+    from importlib import import_module
+
+    module, _, name = queryset.rpartition(".")
+    try:
+        target = getattr(import_module(module), name)
+    except ModuleNotFoundError:  # a class attribute: module.Class.attribute
+        module, _, owner = module.rpartition(".")
+        target = getattr(getattr(import_module(module), owner), name)
+    rows = target() if callable(target) else target.all()
+    sql = str(rows.query)
+    assert '"ecomops_modelversion"."version"' in sql
+    assert not any(f'"ecomops_modelversion"."{field}"' in sql for field in ModelVersion.DOCUMENT_FIELDS)
