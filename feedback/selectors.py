@@ -95,14 +95,9 @@ def analysis_frame(*, since: datetime | None = None) -> pd.DataFrame:
     analyses = ReviewAnalysis.objects.select_related("review")
     if since is not None:
         analyses = analyses.filter(review__created_at_source__gte=since)
-    rows = list(
-        analyses.annotate(written=F("review__created_at_source"), made=F("review__created_at")).values(
-            "review_id", "sentiment", "topics", "written", "made", "review__order_id", "language"
-        )
-    )
-    frame = pd.DataFrame(
-        rows, columns=["review_id", "sentiment", "topics", "written", "made", "review__order_id", "language"]
-    )
+    columns = ["review_id", "sentiment", "topics", "written", "made", "review__order_id", "language"]
+    rows = analyses.annotate(written=F("review__created_at_source"), made=F("review__created_at")).values_list(*columns)
+    frame = pd.DataFrame.from_records(rows.iterator(chunk_size=10000), columns=columns)
     if frame.empty:
         return frame.assign(month=[], product=[], seller=[])
     frame["when"] = pd.to_datetime(frame["written"].fillna(frame["made"]), utc=True)

@@ -62,11 +62,15 @@ class FeedbackTrendsReport(ReportView):
         frame = self._frame
         if frame.empty:
             return tables
-        tables.append(Table(title="Sellers with most complaints", data=top_topics_by(frame, group="seller")))
+        sellers = top_topics_by(frame, group="seller")
+        tables.append(Table(title="Sellers with most complaints", data=sellers))
         products = top_topics_by(frame, group="product")
         tables.append(Table(title="Products with most complaints", data=products))
-        sellers = top_topics_by(frame, group="seller")
         negative = frame[frame.sentiment == Review.Label.NEGATIVE]
+        # only the texts the key phrases are drawn from: the negative reviews of the top ten products and sellers
+        negative = negative[
+            negative["product"].isin(products["product"].head(10)) | negative["seller"].isin(sellers["seller"].head(10))
+        ]
         if negative.empty:
             return tables
         texts = dict(Review.objects.filter(pk__in=negative.review_id.tolist()).values_list("pk", "text").order_by("pk"))
