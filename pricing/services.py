@@ -247,6 +247,20 @@ def price_recommendations_create(
             continue
         series = model.series_[(product.sku, location.code)]
         se = math.sqrt(max(series.own_var, 0.0))
+        low, high = series.own - Z95 * se, series.own + Z95 * se
+        if high >= 0 and high - low > model.params.wide_interval:
+            # Nothing to optimise on: with an elasticity anywhere in [-2.8, +2.8] (a marketplace product selling one
+            # unit in the weeks it sells at all) the profit optimum is "as high as the step rule allows" for every
+            # such series, which is the width of the interval speaking, not the data.
+            run.skipped.append(
+                (
+                    product.sku,
+                    location.code,
+                    f"elasticity not identified: 95% interval [{low:.2f}, {high:.2f}] is wider than "
+                    f"{model.params.wide_interval:g} and does not exclude demand rising with price",
+                )
+            )
+            continue
         competitor = competitors[product.pk]
         inp = PricingInput(
             current_price=float(price),

@@ -50,11 +50,11 @@ def test_export_has_exactly_the_contract_columns(tmp_path):
 
 @pytest.mark.django_db
 def test_reuses_the_model_trained_as_of_the_same_day():
-    load_simulated_market(n_products=2, n_locations=2, n_weeks=30)
+    load_simulated_market(n_products=3, n_locations=2, n_weeks=30)
     call_command("recommend_prices", "--as-of", "2023-06-01", "--no-select")
     call_command("recommend_prices", "--as-of", "2023-06-01", "--no-select")
     assert ModelVersion.objects.count() == 1
-    assert PriceRecommendation.objects.filter(status="proposed").count() == 4
+    assert PriceRecommendation.objects.filter(status="proposed").count() == 6
 
 
 @pytest.mark.django_db

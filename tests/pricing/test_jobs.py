@@ -19,19 +19,19 @@ def test_handlers_are_registered():
 
 @pytest.mark.django_db
 def test_train_then_score_jobs():
-    load_simulated_market(n_products=2, n_locations=2, n_weeks=40)
+    load_simulated_market(n_products=3, n_locations=2, n_weeks=40)
     train = job_create(kind="train:price_response", parameters={"as_of": "2023-08-01", "select": False})
     train = job_run(job_id=train.pk)
     assert train.state == JobRun.State.SUCCEEDED, train.error
     version = ModelVersion.objects.get(pk=train.result["model_version"])
     assert version.as_of == date(2023, 8, 1)
-    assert ElasticityEstimate.objects.filter(model_version=version).count() == 2 + 4
+    assert ElasticityEstimate.objects.filter(model_version=version).count() == 3 + 6
 
     score = job_run(job_id=job_create(kind="score:price_response", parameters={"as_of": "2023-08-01"}).pk)
     assert score.state == JobRun.State.SUCCEEDED, score.error
-    assert score.result["created"] == 4
+    assert score.result["created"] == 6
     assert score.result["model_version"] == version.pk  # reused, not retrained
-    assert PriceRecommendation.objects.filter(status="proposed", model_version=version).count() == 4
+    assert PriceRecommendation.objects.filter(status="proposed", model_version=version).count() == 6
 
 
 @pytest.mark.django_db

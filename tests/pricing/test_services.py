@@ -424,3 +424,35 @@ def test_recommending_prices_reads_the_same_number_of_queries_for_one_series_or_
         run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
     assert (len(single.created), len(run.created)) == (3, 12)
     assert len(every.captured_queries) <= len(one.captured_queries) + 2  # the rule of a second category, at most
+
+
+def test_a_series_whose_elasticity_is_not_identified_gets_no_recommendation(market):
+    """A product selling one unit in every week it sells, at prices from 8 to 12: its interval spans demand
+    falling and rising with price, and the optimum would be "as high as the step rule allows" for that reason
+    alone. It is skipped with the reason; the other series are recommended as before."""
+    from catalog.models import Category
+    from inventory.models import Location, SalesObservation
+
+    store = Location.objects.get(code="LOC-0")
+    flat = ProductFactory(sku="FLAT", category=Category.objects.get(name="juice"), unit_cost=Decimal("5.00"))
+    prices = [8, 9, 10, 11, 12, 10] * 4
+    SalesObservation.objects.bulk_create(
+        [
+            SalesObservation(
+                product=flat,
+                location=store,
+                period_start=date(2023, 1, 2) + timedelta(weeks=2 * i),
+                units=1.0,
+                price=Decimal(price),
+            )
+            for i, price in enumerate(prices)
+        ]
+    )
+    version = services.price_response_train(as_of=date(2024, 1, 1), select=False)
+    run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=version)
+
+    assert len(run.created) == 12
+    ((sku, code, reason),) = run.skipped
+    assert (sku, code) == ("FLAT", "LOC-0")
+    assert reason.startswith("elasticity not identified: 95% interval [")
+    assert reason.endswith("is wider than 2 and does not exclude demand rising with price")
