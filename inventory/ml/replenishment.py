@@ -297,9 +297,26 @@ def group_cycle_level(items: list[ItemInput]) -> float:
         raise ValueError("a group shares one service level")
     models = [_demand(i) for i in items]
     allowed = (1 - beta) * sum(m.d * max(i.review_days, 0.0) for m, i in zip(models, items, strict=True))
+    # Items with demand samples, stacked by sample count: each step of the search takes every item's quantile
+    # and expected shortage in one array operation (one np.quantile per item and step made a category of 18k
+    # marketplace products take a minute). Same values as per item; summed in the items' order as before.
+    blocks: dict[int, list[int]] = {}
+    normal = []
+    for k, m in enumerate(models):
+        if m.samples is not None:
+            blocks.setdefault(len(m.samples), []).append(k)
+        else:
+            normal.append(k)
+    stacked = [(np.array(ks), np.vstack([models[k].samples for k in ks])) for ks in blocks.values()]
 
     def total(alpha: float) -> float:
-        return sum(_shortage(m, _quantile(m, alpha)) for m in models)
+        shortages = np.empty(len(models))
+        for ks, samples in stacked:
+            level = np.quantile(samples, alpha, axis=1)
+            shortages[ks] = np.maximum(samples - level[:, None], 0.0).mean(axis=1)
+        for k in normal:
+            shortages[k] = _shortage(models[k], _quantile(models[k], alpha))
+        return sum(shortages.tolist())
 
     lo, hi = 0.5, 0.99999
     if total(lo) <= allowed:

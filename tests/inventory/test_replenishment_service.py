@@ -228,3 +228,20 @@ def test_admin_actions_are_registered(db):
     assert "create_purchase_orders" in [
         getattr(a, "__name__", a) for a in site._registry[ReplenishmentSuggestion].actions
     ]
+
+
+def test_recomputing_a_day_replaces_open_suggestions_in_place_and_leaves_ordered_ones(setup, operator_user):
+    [first] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    ReplenishmentSuggestion.objects.filter(pk=first.pk).update(quantity=999, reason="stale")
+
+    [again] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    stored = ReplenishmentSuggestion.objects.get()
+    assert (again.pk, stored.pk) == (first.pk, first.pk)
+    assert (stored.quantity, stored.reason, stored.created_at) == (first.quantity, first.reason, first.created_at)
+
+    purchase_orders_create_from_suggestions(suggestions=ReplenishmentSuggestion.objects.all(), user=operator_user)
+    ReplenishmentSuggestion.objects.filter(pk=first.pk).update(reason="as ordered")
+    [kept] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    assert kept.pk == first.pk
+    assert (kept.status, kept.reason) == (ReplenishmentSuggestion.Status.ORDERED, "as ordered")
+    assert ReplenishmentSuggestion.objects.get().reason == "as ordered"
