@@ -245,3 +245,30 @@ def test_recomputing_a_day_replaces_open_suggestions_in_place_and_leaves_ordered
     assert kept.pk == first.pk
     assert (kept.status, kept.reason) == (ReplenishmentSuggestion.Status.ORDERED, "as ordered")
     assert ReplenishmentSuggestion.objects.get().reason == "as ordered"
+
+
+def test_recomputing_from_the_admin_is_a_job_that_writes_the_suggestions(setup, client, operator_user):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.urls import reverse
+
+    from ecomops.jobs import job_create, job_run
+    from ecomops.models import JobRun
+
+    [existing] = replenishment_suggest(as_of=AS_OF, review_days=4)
+    client.force_login(operator_user)
+    response = client.post(
+        reverse("admin:inventory_replenishmentsuggestion_changelist"),
+        {"action": "compute_suggestions", ACTION_CHECKBOX_NAME: [existing.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    job = JobRun.objects.get(kind="plan:replenishment")
+    assert (job.requested_via, job.requested_by) == ("admin", operator_user)
+    assert f"job {job.pk}" in response.content.decode()
+
+    done = job_run(job_id=job_create(kind="plan:replenishment", parameters={"as_of": AS_OF.isoformat()}).pk)
+    assert done.state == JobRun.State.SUCCEEDED, done.error
+    assert done.result == {"suggestions": 1, "with_quantity": 1}
+    failed = job_run(job_id=job_create(kind="plan:replenishment", parameters={"as_of": "2031-01-01"}).pk)
+    assert failed.state == JobRun.State.FAILED
+    assert "has no forecast on or after 2031-01-01" in failed.error
