@@ -125,7 +125,7 @@ CHUNK = 2000
 Key = tuple[int, int | None]  # (product id, location id or None: every location)
 
 
-def product_id_chunks(ids) -> list[list[int]]:
+def id_chunks(ids) -> list[list[int]]:
     """Ids (deduplicated, sorted) in lists of at most ``CHUNK``, for ``__in`` filters."""
     ordered = sorted(set(ids))
     return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
@@ -160,7 +160,7 @@ def prices_in_force(*, series: list[tuple[Product, Location | None]], on: date) 
     result: dict[Key, Decimal | None] = {}
 
     latest: dict[Key, tuple] = {}
-    for ids in product_id_chunks(products):
+    for ids in id_chunks(products):
         rows = _first_per(
             PriceHistory.objects.filter(product_id__in=ids, effective_from__lte=on),
             partition=["product_id", "location_id"],
@@ -178,7 +178,7 @@ def prices_in_force(*, series: list[tuple[Product, Location | None]], on: date) 
 
     pending = wanted - result.keys()
     observed: dict[Key, tuple] = {}
-    for ids in product_id_chunks(pid for pid, _ in pending):
+    for ids in id_chunks(pid for pid, _ in pending):
         rows = _first_per(
             SalesObservation.objects.filter(product_id__in=ids, period_start__lte=on, price__isnull=False),
             partition=["product_id", "location_id"],
@@ -201,7 +201,7 @@ def prices_in_force(*, series: list[tuple[Product, Location | None]], on: date) 
         from orders.models import Order, OrderLine
 
         paid: dict[int, Decimal] = {}
-        for ids in product_id_chunks(pid for pid, _ in pending):
+        for ids in id_chunks(pid for pid, _ in pending):
             lines = OrderLine.objects.filter(
                 product_id__in=ids, order__purchased_at__date__lte=on, unit_price__gt=0
             ).exclude(order__status__in=[Order.Status.CANCELED, Order.Status.UNAVAILABLE])
@@ -233,7 +233,7 @@ def competitor_reference_prices(
     end = timezone.make_aware(datetime.combine(before, time.min))
     start = end - timedelta(days=window_days)
     result: dict[int, Decimal | None] = {product.pk: None for product in products}
-    for ids in product_id_chunks(result):
+    for ids in id_chunks(result):
         rows = _first_per(
             CompetitorPrice.objects.filter(product_id__in=ids, observed_at__gte=start, observed_at__lt=end),
             partition=["product_id", "competitor"],
@@ -283,7 +283,7 @@ def stocks_available(*, series: list[tuple[Product, Location | None]]) -> dict[K
 
     wanted = {_key(product, location) for product, location in series if location is not None}
     result: dict[Key, float] = {}
-    for ids in product_id_chunks(pid for pid, _ in wanted):
+    for ids in id_chunks(pid for pid, _ in wanted):
         rows = StockLevel.objects.filter(product_id__in=ids, location_id__in={lid for _, lid in wanted}).values_list(
             "product_id", "location_id", "on_hand", "reserved"
         )
@@ -296,7 +296,7 @@ def last_margins(*, series: list[tuple[Product, Location | None]], before: date)
     (scanner data such as Dominick's carries it instead of a unit cost); series without one are absent."""
     wanted = {_key(product, location) for product, location in series if location is not None}
     result: dict[Key, float] = {}
-    for ids in product_id_chunks(pid for pid, _ in wanted):
+    for ids in id_chunks(pid for pid, _ in wanted):
         rows = _first_per(
             SalesObservation.objects.filter(
                 product_id__in=ids,

@@ -212,7 +212,7 @@ def price_recommendations_create(
     for product, location in found:
         price = prices[(product.pk, location.pk)]
         if price is None or price <= 0:
-            run.skipped.append((sku, code, "no price in force"))
+            run.skipped.append((product.sku, location.code, "no price in force"))
             continue
         prepared.append((product, location, price))
     if not prepared:
@@ -302,15 +302,13 @@ def price_recommendations_create(
     with transaction.atomic():
         new = {(obj.product_id, obj.location_id) for obj in objects}
         superseded = []
-        for ids in selectors.product_id_chunks(pid for pid, _ in new):
+        for ids in selectors.id_chunks(pid for pid, _ in new):
             open_ = PriceRecommendation.objects.filter(
                 product_id__in=ids, status=PriceRecommendation.Status.PROPOSED
             ).values_list("pk", "product_id", "location_id")
             superseded += [pk for pk, pid, lid in open_ if (pid, lid) in new]
-        for start in range(0, len(superseded), selectors.CHUNK):
-            PriceRecommendation.objects.filter(pk__in=superseded[start : start + selectors.CHUNK]).update(
-                status=PriceRecommendation.Status.SUPERSEDED
-            )
+        for pks in selectors.id_chunks(superseded):
+            PriceRecommendation.objects.filter(pk__in=pks).update(status=PriceRecommendation.Status.SUPERSEDED)
         run.created = PriceRecommendation.objects.bulk_create(objects, batch_size=500)
     return run
 

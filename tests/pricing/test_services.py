@@ -456,3 +456,15 @@ def test_a_series_whose_elasticity_is_not_identified_gets_no_recommendation(mark
     assert (sku, code) == ("FLAT", "LOC-0")
     assert reason.startswith("elasticity not identified: 95% interval [")
     assert reason.endswith("is wider than 2 and does not exclude demand rising with price")
+
+
+def test_a_series_without_a_price_in_force_is_skipped_under_its_own_name(trained, market):
+    from catalog.models import Product
+    from inventory.models import SalesObservation
+
+    Product.objects.filter(sku="SIM-001").update(list_price=None)
+    PriceHistory.objects.filter(product__sku="SIM-001").delete()
+    SalesObservation.objects.filter(product__sku="SIM-001").update(price=None)
+    run = services.price_recommendations_create(as_of=date(2024, 1, 1), version=trained)
+    assert sorted(run.skipped) == [("SIM-001", f"LOC-{i}", "no price in force") for i in range(3)]
+    assert len(run.created) == 9
